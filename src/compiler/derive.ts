@@ -1,0 +1,100 @@
+// Passes: first variation and spatial gradient, as IR → IR rewrites
+// (DESIGN.md, "The core idea"; KeOps' DiffT: the derivative of a reduction is
+// another reduction over the same axis).
+//
+// First variation of F with respect to the evolving measure mu, as an
+// expression in a fresh point variable X (linear in "perturbations" of mu):
+//   FV(c) = 0                       for numbers, parameters, point variables
+//   FV(f(a_1..a_n)) = sum_k ∂_k f(a) · FV(a_k)                  (chain rule)
+//   FV(E[j~m] b) = [m = mu] b[j := X] + E[j~m] FV(b)
+// which gives, e.g., FV(E[x~mu,x'~mu] h) = E[x'~mu] h(X,x') + E[x~mu] h(x,X),
+// and for a nested F = E[(x,y)~D] l(E[u~mu] phi(u,x), y) the term
+// E[(x,y)~D] l'(f(x), y) phi(X, x).
+//
+// The W2 velocity is v(X) = -grad_X FV(X); with X = x_i this equals
+// -N dF(mu_x)/dx_i (checked by finite differences in the tests).
+
+import * as ir from './ir.js';
+import type { Node, VarInfo } from './ir.js';
+import { OPS } from './ops.js';
+
+export function firstVariation(root: Node, measure: string, x: VarInfo): Node {
+  const memo = new Map<number, Node>();
+  const go = (n: Node): Node => {
+    const hit = memo.get(n.id);
+    if (hit) return hit;
+    let out: Node;
+    switch (n.kind) {
+      case 'num':
+      case 'param':
+      case 'var':
+      case 'load':
+        out = ir.num(0);
+        break;
+      case 'op': {
+        let acc: Node = ir.num(0);
+        n.args.forEach((a, k) => {
+          const da = go(a);
+          if (!ir.isZero(da)) acc = ir.add(acc, ir.mul(OPS[n.op].partial(n.args, k, n), da));
+        });
+        out = acc;
+        break;
+      }
+      case 'expect': {
+        const direct = n.measure === measure ? ir.renameVars(n.body, new Map([[n.v, x.id]])) : ir.num(0);
+        out = ir.add(direct, ir.expect(n.measure, n.v, go(n.body)));
+        break;
+      }
+      default:
+        return ir.assertNever(n);
+    }
+    memo.set(n.id, out);
+    return out;
+  };
+  return go(root);
+}
+
+/** ∂ root / ∂ (component c of point variable v), v free in root. */
+export function derivative(root: Node, v: number, c: number): Node {
+  const memo = new Map<number, Node>();
+  const go = (n: Node): Node => {
+    const hit = memo.get(n.id);
+    if (hit) return hit;
+    let out: Node;
+    switch (n.kind) {
+      case 'num':
+      case 'param':
+        out = ir.num(0);
+        break;
+      case 'var':
+        out = ir.num(n.v === v && n.c === c ? 1 : 0);
+        break;
+      case 'load':
+        throw new Error('internal: derivative of a scheduled expression');
+      case 'op': {
+        let acc: Node = ir.num(0);
+        n.args.forEach((a, k) => {
+          const da = go(a);
+          if (!ir.isZero(da)) acc = ir.add(acc, ir.mul(OPS[n.op].partial(n.args, k, n), da));
+        });
+        out = acc;
+        break;
+      }
+      case 'expect':
+        if (n.v === v) throw new Error('internal: differentiating with respect to a bound variable');
+        out = ir.expect(n.measure, n.v, go(n.body));
+        break;
+      default:
+        return ir.assertNever(n);
+    }
+    memo.set(n.id, out);
+    return out;
+  };
+  return go(root);
+}
+
+/** The W2 velocity field v(X) = -grad_X F'(mu)(X), one node per component. */
+export function w2Velocity(energy: Node, measure: string, x: VarInfo): { firstVariation: Node; velocity: Node[] } {
+  const fv = firstVariation(energy, measure, x);
+  return { firstVariation: fv, velocity: ir.components(x).map((_, c) => ir.neg(derivative(fv, x.id, c))) };
+}

@@ -1,0 +1,418 @@
+// The scalar IR: a hash-consed DAG of scalar expressions (DESIGN.md, "One way
+// to shape the IR"). Nodes are built only through the smart constructors below,
+// which fold constants, drop neutral elements and order commutative operands,
+// so every pass sees canonical trees, equal subexpressions are the same object
+// (common-subexpression elimination for free) and printed IR is stable.
+//
+// Leaves: numbers, named parameters (components of `let` constants, `n`, `t`),
+// components of point variables (a point of a measure bound by an expectation,
+// or the free point x of a first variation). Inner nodes: elementwise ops from
+// the op table (ops.ts) and `expect` = the weighted sum over a measure's points
+// of a body in which the binder is bound. `load` nodes appear only after
+// scheduling: they read a reduction computed by an earlier stage.
+
+import { OPS, type OpName } from './ops.js';
+
+export type Node =
+  | { readonly id: number; readonly kind: 'num'; readonly value: number }
+  | { readonly id: number; readonly kind: 'param'; readonly name: string; readonly c: number }
+  | { readonly id: number; readonly kind: 'var'; readonly v: number; readonly c: number }
+  | { readonly id: number; readonly kind: 'op'; readonly op: OpName; readonly args: readonly Node[] }
+  | { readonly id: number; readonly kind: 'expect'; readonly measure: string; readonly v: number; readonly body: Node }
+  | { readonly id: number; readonly kind: 'load'; readonly buffer: number; readonly v: number | null; readonly c: number };
+
+export type NodeOf<K extends Node['kind']> = Extract<Node, { kind: K }>;
+
+/** A point variable: ranges over the points of `measure` (dimension `dim`). */
+export interface VarInfo {
+  id: number;
+  measure: string;
+  dim: number;
+  /** source name, for printing */
+  name: string;
+}
+
+// ------------------------------------------------------------ interning
+
+let table = new Map<string, Node>();
+let nextId = 0;
+let vars: VarInfo[] = [];
+
+/** Start a fresh graph (one per compilation). */
+export function beginGraph(): void {
+  table = new Map();
+  nextId = 0;
+  vars = [];
+}
+
+function intern<N extends Node>(key: string, make: (id: number) => N): N {
+  const hit = table.get(key);
+  if (hit) return hit as N;
+  const node = make(nextId++);
+  table.set(key, node);
+  return node;
+}
+
+export function newVar(measure: string, dim: number, name: string): VarInfo {
+  const info = { id: vars.length, measure, dim, name };
+  vars.push(info);
+  return info;
+}
+
+export function varInfo(v: number): VarInfo {
+  const info = vars[v];
+  if (!info) throw new Error(`internal: unknown point variable ${v}`);
+  return info;
+}
+
+export function allVars(): readonly VarInfo[] {
+  return vars;
+}
+
+// ------------------------------------------------------------ leaves
+
+export function num(value: number): NodeOf<'num'> {
+  // -0 and 0 are one constant; NaN keys as 'NaN'
+  const v = Object.is(value, -0) ? 0 : value;
+  return intern(`n:${v}`, (id) => ({ id, kind: 'num', value: v }));
+}
+
+export function param(name: string, c = 0): NodeOf<'param'> {
+  return intern(`p:${name}:${c}`, (id) => ({ id, kind: 'param', name, c }));
+}
+
+export function pvar(v: number, c: number): NodeOf<'var'> {
+  return intern(`v:${v}:${c}`, (id) => ({ id, kind: 'var', v, c }));
+}
+
+/** The components of point variable v as nodes. */
+export function components(v: VarInfo): Node[] {
+  return Array.from({ length: v.dim }, (_, c) => pvar(v.id, c));
+}
+
+export function load(buffer: number, v: number | null, c: number): NodeOf<'load'> {
+  return intern(`l:${buffer}:${v}:${c}`, (id) => ({ id, kind: 'load', buffer, v, c }));
+}
+
+export function expect(measure: string, v: number, body: Node): Node {
+  if (body.kind === 'num' && body.value === 0) return body; // E[0] = 0
+  return intern(`e:${measure}:${v}:${body.id}`, (id) => ({ id, kind: 'expect', measure, v, body }));
+}
+
+// ------------------------------------------------------------ ops
+
+const isNum = (n: Node, v?: number): n is NodeOf<'num'> => n.kind === 'num' && (v === undefined || n.value === v);
+
+/** Generic op constructor: folds constants and orders commutative operands. */
+export function op(name: OpName, args: Node[]): Node {
+  const def = OPS[name];
+  if (def.arity >= 0 && args.length !== def.arity) throw new Error(`internal: ${name} takes ${def.arity} operands`);
+  if (args.every((a) => a.kind === 'num')) return num(def.evaluate(args.map((a) => (a as NodeOf<'num'>).value)));
+  const ordered = def.commutative ? [...args].sort((a, b) => a.id - b.id) : args;
+  return intern(`o:${name}:${ordered.map((a) => a.id).join(',')}`, (id) => ({ id, kind: 'op', op: name, args: ordered }));
+}
+
+export function add(a: Node, b: Node): Node {
+  if (isNum(a, 0)) return b;
+  if (isNum(b, 0)) return a;
+  if (a === b) return mul(num(2), a); // x + x = 2x exactly
+  return op('add', [a, b]);
+}
+
+export function sub(a: Node, b: Node): Node {
+  return add(a, neg(b));
+}
+
+export function neg(a: Node): Node {
+  if (a.kind === 'op' && a.op === 'neg') return a.args[0];
+  return op('neg', [a]);
+}
+
+export function mul(a: Node, b: Node): Node {
+  if (isNum(a, 0) || isNum(b, 0)) return num(0);
+  if (isNum(a, 1)) return b;
+  if (isNum(b, 1)) return a;
+  if (isNum(a, -1)) return neg(b);
+  if (isNum(b, -1)) return neg(a);
+  if (a === b) return square(a);
+  return op('mul', [a, b]);
+}
+
+/**
+ * a * a. The square of a difference is canonicalised to the orientation with
+ * the lower-numbered minuend: (p - q)^2 and (q - p)^2 are the same IEEE number,
+ * and making them one node lets k(x, y) and k(y, x) of a radial kernel share
+ * one evaluation (the pairwise terms of MMD² fuse into one exp per pair).
+ */
+export function square(a: Node): Node {
+  if (a.kind === 'op' && a.op === 'neg') a = a.args[0];
+  if (a.kind === 'op' && a.op === 'add' && a.args[1].kind === 'op' && a.args[1].op === 'neg') {
+    const p = a.args[0];
+    const q = a.args[1].args[0];
+    if (q.id < p.id) a = add(q, neg(p));
+  }
+  return op('pow', [a, num(2)]);
+}
+
+export function div(a: Node, b: Node): Node {
+  if (isNum(a, 0)) return num(0);
+  if (isNum(b, 1)) return a;
+  return op('div', [a, b]);
+}
+
+export function pow(a: Node, b: Node): Node {
+  if (isNum(b, 1)) return a;
+  if (isNum(b, 0)) return num(1);
+  if (isNum(b, 2)) return square(a);
+  return op('pow', [a, b]);
+}
+
+export function sum(xs: Node[]): Node {
+  return xs.reduce((s, x) => add(s, x), num(0) as Node);
+}
+
+export function isZero(n: Node): boolean {
+  return isNum(n, 0);
+}
+
+// ------------------------------------------------------------ traversal
+
+export function children(n: Node): readonly Node[] {
+  switch (n.kind) {
+    case 'op':
+      return n.args;
+    case 'expect':
+      return [n.body];
+    case 'num':
+    case 'param':
+    case 'var':
+    case 'load':
+      return [];
+    default:
+      return assertNever(n);
+  }
+}
+
+export function assertNever(x: never): never {
+  throw new Error(`internal: unexpected ${JSON.stringify(x)}`);
+}
+
+/** Rebuild `n` with new children through the smart constructors. */
+export function rebuild(n: Node, kids: readonly Node[]): Node {
+  switch (n.kind) {
+    case 'op':
+      if (kids.every((k, i) => k === n.args[i])) return n;
+      switch (n.op) {
+        case 'add': return add(kids[0], kids[1]);
+        case 'mul': return mul(kids[0], kids[1]);
+        case 'neg': return neg(kids[0]);
+        case 'div': return div(kids[0], kids[1]);
+        case 'pow': return pow(kids[0], kids[1]);
+        default: return op(n.op, [...kids]);
+      }
+    case 'expect':
+      return kids[0] === n.body ? n : expect(n.measure, n.v, kids[0]);
+    case 'num':
+    case 'param':
+    case 'var':
+    case 'load':
+      return n;
+    default:
+      return assertNever(n);
+  }
+}
+
+/** Bottom-up rewrite of a DAG with memoisation: f sees the rebuilt node. */
+export function rewrite(root: Node, f: (n: Node) => Node, memo = new Map<number, Node>()): Node {
+  const go = (n: Node): Node => {
+    const hit = memo.get(n.id);
+    if (hit) return hit;
+    const out = f(rebuild(n, children(n).map(go)));
+    memo.set(n.id, out);
+    return out;
+  };
+  return go(root);
+}
+
+/** Replace point variables: components of `from` become those of `to` (same dim). */
+export function renameVars(root: Node, map: Map<number, number>): Node {
+  if (map.size === 0) return root;
+  return rewrite(root, (n) => {
+    if (n.kind === 'var' && map.has(n.v)) return pvar(map.get(n.v)!, n.c);
+    if (n.kind === 'load' && n.v !== null && map.has(n.v)) return load(n.buffer, map.get(n.v)!, n.c);
+    if (n.kind === 'expect' && map.has(n.v)) throw new Error('internal: renaming a bound variable');
+    return n;
+  });
+}
+
+/** Free point variables of every node of a DAG (memoised per node id). */
+export function freeVarsOf(memo = new Map<number, ReadonlySet<number>>()): (n: Node) => ReadonlySet<number> {
+  const empty: ReadonlySet<number> = new Set();
+  const go = (n: Node): ReadonlySet<number> => {
+    const hit = memo.get(n.id);
+    if (hit) return hit;
+    let out: ReadonlySet<number>;
+    switch (n.kind) {
+      case 'num':
+      case 'param':
+        out = empty;
+        break;
+      case 'var':
+        out = new Set([n.v]);
+        break;
+      case 'load':
+        out = n.v === null ? empty : new Set([n.v]);
+        break;
+      case 'op': {
+        const s = new Set<number>();
+        for (const a of n.args) for (const v of go(a)) s.add(v);
+        out = s;
+        break;
+      }
+      case 'expect': {
+        const s = new Set(go(n.body));
+        s.delete(n.v);
+        out = s;
+        break;
+      }
+      default:
+        return assertNever(n);
+    }
+    memo.set(n.id, out);
+    return out;
+  };
+  return go;
+}
+
+/** Every node reachable from the roots, children before parents. */
+export function topoOrder(roots: readonly Node[]): Node[] {
+  const seen = new Set<number>();
+  const out: Node[] = [];
+  const stack: { n: Node; i: number }[] = [];
+  for (const r of roots) {
+    if (seen.has(r.id)) continue;
+    stack.push({ n: r, i: 0 });
+    seen.add(r.id);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const kids = children(top.n);
+      if (top.i < kids.length) {
+        const k = kids[top.i++];
+        if (!seen.has(k.id)) {
+          seen.add(k.id);
+          stack.push({ n: k, i: 0 });
+        }
+      } else {
+        out.push(top.n);
+        stack.pop();
+      }
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------ printing
+
+export function formatNumber(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  return String(v);
+}
+
+/** Human-readable text of an expression (used in IR dumps and as stage cache keys). */
+export function printNode(root: Node, varName: (v: number) => string = defaultVarName): string {
+  const memo = new Map<number, string>();
+  const go = (n: Node): string => {
+    const hit = memo.get(n.id);
+    if (hit !== undefined) return hit;
+    let s: string;
+    switch (n.kind) {
+      case 'num':
+        s = formatNumber(n.value);
+        break;
+      case 'param':
+        s = n.c === 0 && !n.name.includes('[') ? n.name : `${n.name}[${n.c}]`;
+        break;
+      case 'var':
+        s = `${varName(n.v)}[${n.c}]`;
+        break;
+      case 'load':
+        s = n.v === null ? `B${n.buffer}[${n.c}]` : `B${n.buffer}(${varName(n.v)})[${n.c}]`;
+        break;
+      case 'op': {
+        const args = n.args.map(go);
+        const def = OPS[n.op];
+        if (n.op === 'add' && n.args[1].kind === 'op' && n.args[1].op === 'neg') s = `(${args[0]} - ${go(n.args[1].args[0])})`;
+        else if (n.op === 'neg') s = `-${args[0]}`;
+        else if (n.op === 'add') s = `(${args[0]} + ${args[1]})`;
+        else if (n.op === 'mul') s = `${args[0]} * ${args[1]}`;
+        else if (n.op === 'div') s = `${args[0]} / ${args[1]}`;
+        else if (def.print) s = def.print(args);
+        else s = `${n.op}(${args.join(', ')})`;
+        if (n.op === 'mul' || n.op === 'div' || n.op === 'pow') s = `(${s})`;
+        break;
+      }
+      case 'expect':
+        s = `E[${varName(n.v)}~${n.measure}](${go(n.body)})`;
+        break;
+      default:
+        return assertNever(n);
+    }
+    memo.set(n.id, s);
+    return s;
+  };
+  return go(root);
+}
+
+function defaultVarName(v: number): string {
+  const info = vars[v];
+  return info ? `${info.name}${v}` : `v${v}`;
+}
+
+// ------------------------------------------------------------ JSON form
+
+/** A DAG as a flat node table (children before parents), for `--emit ir`. */
+export interface NodeTable {
+  nodes: (
+    | { kind: 'num'; value: number | string }
+    | { kind: 'param'; name: string; c: number }
+    | { kind: 'var'; v: number; c: number }
+    | { kind: 'op'; op: OpName; args: number[] }
+    | { kind: 'expect'; measure: string; v: number; body: number }
+    | { kind: 'load'; buffer: number; v: number | null; c: number }
+  )[];
+}
+
+/** Serialise the DAG reachable from roots; returns the table and the index of each node. */
+export function toTable(roots: readonly Node[]): { table: NodeTable; index: Map<number, number> } {
+  const order = topoOrder(roots);
+  const index = new Map<number, number>();
+  const nodes: NodeTable['nodes'] = [];
+  for (const n of order) {
+    index.set(n.id, nodes.length);
+    switch (n.kind) {
+      case 'num':
+        nodes.push({ kind: 'num', value: Number.isFinite(n.value) ? n.value : formatNumber(n.value) });
+        break;
+      case 'param':
+        nodes.push({ kind: 'param', name: n.name, c: n.c });
+        break;
+      case 'var':
+        nodes.push({ kind: 'var', v: n.v, c: n.c });
+        break;
+      case 'op':
+        nodes.push({ kind: 'op', op: n.op, args: n.args.map((a) => index.get(a.id)!) });
+        break;
+      case 'expect':
+        nodes.push({ kind: 'expect', measure: n.measure, v: n.v, body: index.get(n.body.id)! });
+        break;
+      case 'load':
+        nodes.push({ kind: 'load', buffer: n.buffer, v: n.v, c: n.c });
+        break;
+      default:
+        assertNever(n);
+    }
+  }
+  return { table: { nodes }, index };
+}

@@ -1,0 +1,895 @@
+// Pass: checked lowering of the AST into the scalar IR.
+//
+// Input: the desugared AST. Output: a FlowIR (plain data + IR nodes) or
+// diagnostics. This stage resolves names and declarations, types every
+// expression (scalar, R^d, record; shapes checked, arity checked), inlines
+// `fn`/`kernel` calls, and scalarises vectors and records into component
+// expressions. Errors are collected, not thrown: a failed subexpression
+// lowers to `null` and stays silent upward, so one run reports every
+// independent mistake.
+
+import type { Decl, DeclOf, Expr, ExprOf, Program } from './ast.js';
+import { error, type Diagnostic, type Span } from './diagnostics.js';
+import * as ir from './ir.js';
+import type { Node } from './ir.js';
+import { CALLABLE_OPS } from './ops.js';
+import { SCALAR, sameType, showType, sizeOf, typeOfSpace, vec, type Type } from './types.js';
+import type { Dist } from '../runtime/distributions.js';
+
+// ------------------------------------------------------------ output
+
+export interface MeasureIR {
+  name: string;
+  role: 'particles' | 'sample';
+  type: Type;
+  dim: number;
+  source: { kind: 'dist'; count: number; dist: Dist } | { kind: 'file'; path: string; span: Span };
+  span: Span;
+}
+
+export type RecordItemIR =
+  | { kind: 'scalar'; column: string; node: Node }
+  | { kind: 'positions'; column: string; measure: string };
+
+export interface FlowIR {
+  file: string;
+  flow: { name: string; title?: string };
+  seed: number;
+  /** `let` constants after `--set` overrides, in declaration order */
+  params: { name: string; value: number[] }[];
+  measures: MeasureIR[];
+  /** the evolving measure */
+  particles: string;
+  energy: { name: string; node: Node };
+  metric: { name: 'W2' };
+  scheme: { name: 'euler'; step: number; steps: number };
+  record: { every: number; items: RecordItemIR[] };
+}
+
+export interface LowerOptions {
+  /** `--set NAME=VALUE` */
+  overrides?: Record<string, number[]>;
+  /** `--steps N` */
+  steps?: number;
+}
+
+// ------------------------------------------------------------ values
+
+/** A typed value: its type and its scalar components (flat, row order). */
+interface Value {
+  type: Type;
+  comps: Node[];
+}
+type V = Value | null;
+
+const scalar = (n: Node): Value => ({ type: SCALAR, comps: [n] });
+
+interface Env {
+  locals: Map<string, Value>;
+  /** lets become numbers (constant contexts) or parameters (the flow) */
+  mode: 'const' | 'ir';
+  /** `n` and `t` are bound (schedules) */
+  time: boolean;
+  /** call-site notes for errors inside inlined functions */
+  notes: string[];
+  /** the energy's name stands for its value (record items) */
+  energy?: boolean;
+}
+
+const RESERVED_FUNCTIONS = new Set([...Object.keys(CALLABLE_OPS), 'sum', 'dot', 'norm', 'mmd2', 'interaction', 'potential']);
+const DISTRIBUTIONS = new Set(['normal', 'uniform', 'sphere', 'mixture']);
+const RECORD_ONLY = new Set(['positions', 'weights', 'w2', 'dissipation']);
+
+type Named = Exclude<Decl, { kind: 'seed' | 'metric' | 'scheme' | 'noise' | 'diffusion' | 'record' | 'flow' }>;
+
+export function lower(program: Program, options: LowerOptions = {}): { ir?: FlowIR; diagnostics: Diagnostic[] } {
+  return new Lowering(program, options).run();
+}
+
+class Lowering {
+  private readonly diags: Diagnostic[] = [];
+  private readonly file: string;
+  private readonly named = new Map<string, Named>();
+  private readonly singles = new Map<string, Decl>();
+  private readonly lets = new Map<string, Value | null>();
+  private readonly letsInProgress = new Set<string>();
+  private readonly callStack: string[] = [];
+  private readonly usedOverrides = new Set<string>();
+
+  constructor(
+    private readonly program: Program,
+    private readonly options: LowerOptions,
+  ) {
+    this.file = program.file;
+  }
+
+  private err(span: Span | undefined, message: string, notes?: string[]): null {
+    this.diags.push(error(this.file, span, message, notes && notes.length ? [...notes] : undefined));
+    return null;
+  }
+
+  run(): { ir?: FlowIR; diagnostics: Diagnostic[] } {
+    ir.beginGraph();
+    this.collect();
+    const ir_ = this.build();
+    for (const name of Object.keys(this.options.overrides ?? {}))
+      if (!this.usedOverrides.has(name)) {
+        const decl = this.named.get(name);
+        this.err(undefined, decl ? `--set ${name}: '${name}' is not a let constant` : `--set ${name}: no let constant named '${name}' in this spec`);
+      }
+    const errors = this.diags.filter((d) => d.severity === 'error');
+    return { ir: errors.length ? undefined : ir_, diagnostics: this.sorted() };
+  }
+
+  /** Diagnostics in source order, each reported once (a function body is checked at every call). */
+  private sorted(): Diagnostic[] {
+    const seen = new Set<string>();
+    return [...this.diags]
+      .sort((a, b) => (a.span?.start ?? -1) - (b.span?.start ?? -1))
+      .filter((d) => {
+        const key = `${d.span?.start}:${d.message}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
+  }
+
+  // ---------------------------------------------------------- declarations
+
+  private collect(): void {
+    const first = this.program.decls[0];
+    if (first && first.kind !== 'flow') this.err(first.span, "a .flow file must start with 'flow NAME'");
+    for (const d of this.program.decls) {
+      switch (d.kind) {
+        case 'flow':
+        case 'seed':
+        case 'metric':
+        case 'scheme':
+        case 'noise':
+        case 'diffusion':
+        case 'record': {
+          const prev = this.singles.get(d.kind);
+          if (prev) this.err(d.span, `'${d.kind}' is declared twice (first at line ${prev.span.line})`);
+          else this.singles.set(d.kind, d);
+          break;
+        }
+        case 'energy': {
+          const prev = this.singles.get('energy');
+          if (prev) this.err(d.span, `only one energy is allowed (the first is at line ${prev.span.line})`);
+          else this.singles.set('energy', d);
+          this.declare(d);
+          break;
+        }
+        default:
+          this.declare(d);
+      }
+    }
+  }
+
+  private declare(d: Named): void {
+    const prev = this.named.get(d.name);
+    if (prev) {
+      this.err(d.nameSpan, `'${d.name}' is declared twice (first at line ${prev.nameSpan.line})`);
+      return;
+    }
+    if (d.kind === 'fn' && RESERVED_FUNCTIONS.has(d.name)) {
+      this.err(d.nameSpan, `'${d.name}' is a built-in function and cannot be redeclared`);
+      return;
+    }
+    if (['pi', 'n', 't'].includes(d.name)) {
+      this.err(d.nameSpan, `'${d.name}' is a built-in name and cannot be redeclared`);
+      return;
+    }
+    this.named.set(d.name, d);
+  }
+
+  private build(): FlowIR | undefined {
+    const flow = this.singles.get('flow') as DeclOf<'flow'> | undefined;
+    if (!flow) this.err(undefined, "missing 'flow NAME' declaration");
+
+    // lets, in declaration order (each evaluated on demand, so order is free)
+    const params: FlowIR['params'] = [];
+    for (const d of this.named.values())
+      if (d.kind === 'let') {
+        const v = this.letValue(d);
+        if (v) params.push({ name: d.name, value: v.comps.map((c) => (c as ir.NodeOf<'num'>).value) });
+      }
+
+    const seedDecl = this.singles.get('seed') as DeclOf<'seed'> | undefined;
+    let seed = 0;
+    if (seedDecl) {
+      if (!Number.isInteger(seedDecl.value) || seedDecl.value < 0 || seedDecl.value > 0xffffffff)
+        this.err(seedDecl.valueSpan, `the seed must be an integer between 0 and 4294967295, not ${seedDecl.value}`);
+      else seed = seedDecl.value;
+    }
+
+    // the evolving object: exactly one `particles`, or `state` vectors
+    const particles = [...this.named.values()].filter((d): d is DeclOf<'measure'> => d.kind === 'measure' && d.role === 'particles');
+    const states = [...this.named.values()].filter((d): d is DeclOf<'state'> => d.kind === 'state');
+    if (particles.length > 1)
+      this.err(particles[1].nameSpan, `only one evolving measure is allowed: '${particles[0].name}' is already declared as particles`);
+    if (particles.length && states.length)
+      this.err(states[0].nameSpan, `a flow evolves either particles or states, not both ('${particles[0].name}' is particles)`);
+    if (!particles.length && !states.length)
+      this.err(flow?.span, "nothing evolves: declare 'particles NAME in SPACE ...' (or a 'state')");
+
+    const measures: MeasureIR[] = [];
+    for (const d of this.named.values()) if (d.kind === 'measure') {
+      const m = this.measure(d);
+      if (m) measures.push(m);
+    }
+    for (const d of this.named.values()) {
+      if (d.kind === 'state') {
+        const init = this.expr(d.init, this.constEnv());
+        const t = typeOfSpace(d.space);
+        if (init && !sameType(init.type, t) && !(t.t === 'vec' && init.type.t === 'vec' && init.type.n === t.n))
+          this.err(d.init.span, `the initial value of '${d.name}' is ${showType(init.type)}, but its space is ${showType(t)}`);
+      }
+      if (d.kind === 'model') this.checkModel(d);
+      if (d.kind === 'fn') this.checkNames(d.body, new Set(d.params.map((p) => p.name)));
+    }
+
+    const energyDecl = this.singles.get('energy') as DeclOf<'energy'> | undefined;
+    let energy: FlowIR['energy'] | undefined;
+    if (!energyDecl) this.err(flow?.span, "missing 'energy NAME = EXPR': the functional to minimise");
+    else {
+      const v = this.expr(energyDecl.body, this.irEnv());
+      if (v && v.type.t !== 'scalar') this.err(energyDecl.body.span, `the energy must be a scalar, but '${energyDecl.name}' is ${showType(v.type)}`);
+      else if (v) energy = { name: energyDecl.name, node: v.comps[0] };
+    }
+
+    const scheme = this.scheme();
+    const record = this.record(energy);
+    this.metric();
+    for (const kind of ['noise', 'diffusion'] as const) {
+      const d = this.singles.get(kind) as DeclOf<'noise' | 'diffusion'> | undefined;
+      if (!d) continue;
+      const v = this.expr(d.value, { ...this.constEnv(), time: true });
+      if (v && v.type.t !== 'scalar') this.err(d.value.span, `the ${kind} level must be a scalar, not ${showType(v.type)}`);
+      else if (v && !(v.comps[0].kind === 'num' && v.comps[0].value === 0))
+        this.unsupported(d.span, kind === 'noise' ? 'noise injection (noise)' : 'Langevin diffusion (diffusion)');
+    }
+
+    // constructs that check but do not run yet, in source order
+    for (const d of states) this.unsupported(d.span, 'state vectors (parametric flows)');
+    for (const d of this.named.values()) if (d.kind === 'model') this.unsupported(d.span, 'push-forward models (model)');
+
+    if (!flow || !energy || !scheme || !record || particles.length !== 1 || states.length) return undefined;
+    return {
+      file: this.file,
+      flow: { name: flow.name, title: flow.title },
+      seed,
+      params,
+      measures,
+      particles: particles[0].name,
+      energy,
+      metric: { name: 'W2' },
+      scheme,
+      record,
+    };
+  }
+
+  private unsupported(span: Span, what: string): void {
+    this.err(span, `not supported yet: ${what}; this version of flowc runs particle flows with metric W2 and scheme euler`);
+  }
+
+  private constEnv(): Env {
+    return { locals: new Map(), mode: 'const', time: false, notes: [] };
+  }
+
+  private irEnv(): Env {
+    return { locals: new Map(), mode: 'ir', time: false, notes: [] };
+  }
+
+  /** Value of a `let` (numbers), with `--set` overrides applied. */
+  private letValue(d: DeclOf<'let'>): Value | null {
+    if (this.lets.has(d.name)) return this.lets.get(d.name)!;
+    if (this.letsInProgress.has(d.name)) return this.err(d.nameSpan, `the constant '${d.name}' is defined in terms of itself`);
+    this.letsInProgress.add(d.name);
+    let v = this.expr(d.value, this.constEnv());
+    if (v && v.type.t === 'record') v = this.err(d.value.span, `a let constant must be a scalar or a vector, not a record`);
+    const override = this.options.overrides?.[d.name];
+    if (override && v) {
+      this.usedOverrides.add(d.name);
+      if (override.length !== v.comps.length)
+        v = this.err(d.nameSpan, `--set ${d.name}: expected ${v.type.t === 'scalar' ? 'a number' : `a vector of ${v.comps.length} numbers`}, got ${override.length} value(s)`);
+      else v = { type: v.type, comps: override.map((x) => ir.num(x)) };
+    } else if (override) this.usedOverrides.add(d.name);
+    this.letsInProgress.delete(d.name);
+    this.lets.set(d.name, v);
+    return v;
+  }
+
+  /** A constant expression evaluated to numbers. */
+  private constant(e: Expr, env: Env = this.constEnv()): number[] | null {
+    const v = this.expr(e, env);
+    if (!v) return null;
+    if (!v.comps.every((c) => c.kind === 'num')) return this.err(e.span, 'this must be a constant (lets and numbers only)');
+    return v.comps.map((c) => (c as ir.NodeOf<'num'>).value);
+  }
+
+  private constInt(e: Expr, what: string, min: number): number | null {
+    const v = this.constant(e);
+    if (!v) return null;
+    if (v.length !== 1 || !Number.isInteger(v[0]) || v[0] < min)
+      return this.err(e.span, `${what} must be an integer ≥ ${min}, not ${v.length === 1 ? v[0] : 'a vector'}`);
+    return v[0];
+  }
+
+  private measure(d: DeclOf<'measure'>): MeasureIR | null {
+    const type = typeOfSpace(d.space);
+    const dim = sizeOf(type);
+    if (d.source.kind === 'file') {
+      return { name: d.name, role: d.role, type, dim, source: { kind: 'file', path: d.source.path, span: d.source.span }, span: d.span };
+    }
+    const count = this.constInt(d.source.count, 'the number of points', 1);
+    const dist = this.dist(d.source.dist, type);
+    if (count === null || !dist) return null;
+    return { name: d.name, role: d.role, type, dim, source: { kind: 'dist', count, dist }, span: d.span };
+  }
+
+  /** Resolve a distribution expression for a space of type `t`. */
+  private dist(e: Expr, t: Type): Dist | null {
+    const dim = sizeOf(t);
+    if (e.kind === 'record') {
+      if (t.t !== 'record') return this.err(e.span, `a record of distributions needs a record space, but the space is ${showType(t)}`);
+      const names = e.fields.map((f) => f.name).join(', ');
+      if (e.fields.length !== t.blocks.length || e.fields.some((f, i) => f.name !== t.blocks[i].name))
+        return this.err(e.span, `the distribution's blocks (${names}) must match the space's blocks (${t.blocks.map((b) => b.name).join(', ')}) in order`);
+      const blocks = t.blocks.map((b, i) => {
+        const dist = this.dist(e.fields[i].value, b.type);
+        return dist && { offset: b.offset, dim: b.size, dist };
+      });
+      return blocks.every((b) => b) ? { kind: 'blocks', blocks: blocks as { offset: number; dim: number; dist: Dist }[] } : null;
+    }
+    if (e.kind !== 'call' || !DISTRIBUTIONS.has(e.callee))
+      return this.err(e.span, 'expected a distribution: normal(mean, std), uniform(low, high), sphere(radius) or mixture([weights], D1, ...)');
+    const args = e.args;
+    const arity = (n: number) => {
+      if (args.length !== n || e.extra.length) {
+        this.err(e.span, `${e.callee} takes ${n} argument${n > 1 ? 's' : ''}, got ${args.length}`);
+        return false;
+      }
+      return true;
+    };
+    /** a scalar (broadcast) or a vector of length dim */
+    const perCoord = (a: Expr, what: string): number[] | null => {
+      const v = this.constant(a);
+      if (!v) return null;
+      if (v.length === 1) return Array(dim).fill(v[0]);
+      if (v.length !== dim) return this.err(a.span, `the ${what} has ${v.length} components, but the space has dimension ${dim}`);
+      return v;
+    };
+    switch (e.callee) {
+      case 'normal': {
+        if (!arity(2)) return null;
+        const mean = perCoord(args[0].value, 'mean');
+        const std = perCoord(args[1].value, 'standard deviation');
+        if (!mean || !std) return null;
+        if (std.some((s) => s < 0)) return this.err(args[1].span, 'the standard deviation must be ≥ 0');
+        return { kind: 'normal', mean, std };
+      }
+      case 'uniform': {
+        if (!arity(2)) return null;
+        const low = perCoord(args[0].value, 'lower bound');
+        const high = perCoord(args[1].value, 'upper bound');
+        if (!low || !high) return null;
+        if (low.some((l, i) => l > high[i])) return this.err(e.span, 'uniform(low, high) needs low ≤ high in every coordinate');
+        return { kind: 'uniform', low, high };
+      }
+      case 'sphere': {
+        if (!arity(1)) return null;
+        const r = this.constant(args[0].value);
+        if (!r) return null;
+        if (r.length !== 1 || r[0] < 0) return this.err(args[0].span, 'the radius must be a number ≥ 0');
+        return { kind: 'sphere', radius: r[0], dim };
+      }
+      case 'mixture': {
+        if (args.length < 2) return this.err(e.span, 'mixture takes a list of weights, then one distribution per weight');
+        const w = this.constant(args[0].value);
+        if (!w) return null;
+        if (w.length !== args.length - 1)
+          return this.err(args[0].span, `mixture has ${w.length} weight(s) but ${args.length - 1} distribution(s)`);
+        if (w.some((x) => x < 0) || !w.some((x) => x > 0)) return this.err(args[0].span, 'mixture weights must be ≥ 0 and not all zero');
+        const components = args.slice(1).map((a) => this.dist(a.value, t));
+        return components.every((c) => c) ? { kind: 'mixture', weights: w, components: components as Dist[] } : null;
+      }
+    }
+    return null;
+  }
+
+  private checkModel(d: DeclOf<'model'>): void {
+    const m = this.named.get(d.measure);
+    if (!m || m.kind !== 'measure') {
+      this.err(d.measureSpan, m ? `'${d.measure}' is not a measure` : `unknown measure '${d.measure}'`);
+      return;
+    }
+    const env = this.irEnv();
+    const z = ir.newVar(m.name, sizeOf(typeOfSpace(m.space)), d.map.param);
+    env.locals.set(d.map.param, { type: typeOfSpace(m.space), comps: ir.components(z) });
+    this.expr(d.map.body, env);
+    if (d.logdensity) {
+      const env2 = this.irEnv();
+      const out = this.expr(d.map.body, env) ?? { type: SCALAR, comps: [] };
+      const x = ir.newVar(d.name, out.comps.length, d.logdensity.param);
+      env2.locals.set(d.logdensity.param, { type: out.type, comps: ir.components(x) });
+      const v = this.expr(d.logdensity.body, env2);
+      if (v && v.type.t !== 'scalar') this.err(d.logdensity.body.span, 'logdensity must be a scalar');
+    }
+  }
+
+  /**
+   * Name resolution of a function body on its own. Bodies are type-checked at
+   * each call (functions are polymorphic in their argument shapes); this
+   * catches unknown names in functions that are never called.
+   */
+  private checkNames(e: Expr, scope: Set<string>): void {
+    const known = (name: string) => scope.has(name) || this.named.has(name) || ['pi', 'n', 't'].includes(name);
+    const walk = (x: Expr, bound: Set<string>): void => {
+      switch (x.kind) {
+        case 'ident':
+          if (!bound.has(x.name) && !known(x.name)) this.err(x.span, `unknown name '${x.name}'${this.suggest(x.name)}`);
+          return;
+        case 'call':
+          if (!this.named.has(x.callee) && !CALLABLE_OPS[x.callee] && !RESERVED_FUNCTIONS.has(x.callee) && !DISTRIBUTIONS.has(x.callee) && !RECORD_ONLY.has(x.callee))
+            this.err(x.calleeSpan, `unknown function '${x.callee}'${this.suggest(x.callee)}`);
+          for (const a of [...x.args, ...x.extra]) walk(a.value, bound);
+          return;
+        case 'expect': {
+          const inner = new Set(bound);
+          for (const b of x.binders) {
+            if (!this.named.has(b.measure)) this.err(b.measureSpan, `unknown measure '${b.measure}'${this.suggest(b.measure)}`);
+            for (const n of b.names) inner.add(n.name);
+          }
+          walk(x.body, inner);
+          return;
+        }
+        case 'binary':
+          walk(x.left, bound);
+          walk(x.right, bound);
+          return;
+        case 'neg':
+        case 'norm':
+          walk(x.operand, bound);
+          return;
+        case 'index':
+          walk(x.base, bound);
+          walk(x.index, bound);
+          return;
+        case 'field':
+          walk(x.base, bound);
+          return;
+        case 'vector':
+          x.items.forEach((i) => walk(i, bound));
+          return;
+        case 'record':
+          x.fields.forEach((f) => walk(f.value, bound));
+          return;
+        case 'lambda':
+          walk(x.body, new Set([...bound, x.param]));
+          return;
+        case 'num':
+          return;
+      }
+    };
+    walk(e, scope);
+  }
+
+  private scheme(): FlowIR['scheme'] | undefined {
+    const d = this.singles.get('scheme') as DeclOf<'scheme'> | undefined;
+    if (!d) {
+      this.err(undefined, "missing 'scheme euler(step = ..., steps = ...)'");
+      return undefined;
+    }
+    const known: Record<string, string[]> = { euler: ['step', 'steps'], jko: ['step', 'steps', 'inner', 'tol'] };
+    const names = known[d.name];
+    if (!names) {
+      this.err(d.nameSpan, `unknown scheme '${d.name}' (expected euler or jko)`);
+      return undefined;
+    }
+    const vals = this.namedArgs(d.args, names, d.nameSpan, `scheme ${d.name}`, { time: true });
+    if (!vals) return undefined;
+    for (const req of ['step', 'steps'])
+      if (!vals.has(req)) {
+        this.err(d.span, `scheme ${d.name} needs '${req}'`);
+        return undefined;
+      }
+    const step = this.constant(vals.get('step')!, { ...this.constEnv(), time: true });
+    const steps = this.constInt(vals.get('steps')!, 'steps', 0);
+    for (const k of ['inner', 'tol']) if (vals.has(k)) this.constant(vals.get(k)!);
+    if (!step || steps === null) return undefined;
+    if (step.length !== 1) {
+      this.err(vals.get('step')!.span, 'the step must be a scalar');
+      return undefined;
+    }
+    if (d.name !== 'euler') {
+      this.unsupported(d.span, `scheme ${d.name}`);
+      return undefined;
+    }
+    if (!(step[0] > 0)) {
+      this.err(vals.get('step')!.span, `the step must be > 0, not ${step[0]}`);
+      return undefined;
+    }
+    return { name: 'euler', step: step[0], steps: this.options.steps ?? steps };
+  }
+
+  private metric(): void {
+    const d = this.singles.get('metric') as DeclOf<'metric'> | undefined;
+    if (!d) return; // default W2
+    const known: Record<string, { args: string[]; kernel: boolean }> = {
+      W2: { args: [], kernel: false },
+      KL: { args: ['eps'], kernel: false },
+      WFR: { args: ['a', 'b'], kernel: false },
+      euclid: { args: [], kernel: false },
+      dab: { args: ['alpha', 'beta'], kernel: true },
+      W2natural: { args: ['eps', 'lambda', 'basis'], kernel: true },
+    };
+    const spec = known[d.name];
+    if (!spec) {
+      this.err(d.nameSpan, `unknown metric '${d.name}' (expected W2, KL, WFR, euclid, dab or W2natural)`);
+      return;
+    }
+    if (d.args) {
+      if (!spec.args.length) this.err(d.args.span, `metric ${d.name} takes no arguments`);
+      else this.namedArgs(d.args, spec.args, d.nameSpan, `metric ${d.name}`, { extraKernel: spec.kernel });
+    } else if (spec.kernel) this.err(d.span, `metric ${d.name} needs a kernel: ${d.name}(...; k)`);
+    if (d.name !== 'W2') this.unsupported(d.span, `metric ${d.name}`);
+  }
+
+  /** Arguments `a, b` or `name = a` matched against names; returns their expressions. */
+  private namedArgs(
+    args: DeclOf<'scheme'>['args'],
+    names: string[],
+    at: Span,
+    what: string,
+    opts: { time?: boolean; extraKernel?: boolean },
+  ): Map<string, Expr> | null {
+    const out = new Map<string, Expr>();
+    if (!args) return out;
+    let ok = true;
+    args.args.forEach((a, i) => {
+      const name = a.name ?? names[i];
+      if (name === undefined || !names.includes(name)) {
+        this.err(a.nameSpan ?? a.span, a.name ? `${what} has no argument '${a.name}' (it takes ${names.join(', ')})` : `${what} takes at most ${names.length} arguments`);
+        ok = false;
+      } else if (out.has(name)) {
+        this.err(a.span, `${what}: '${name}' is given twice`);
+        ok = false;
+      } else {
+        out.set(name, a.value);
+        this.expr(a.value, { ...this.constEnv(), time: !!opts.time });
+      }
+    });
+    if (opts.extraKernel) {
+      const k = args.extra[0];
+      if (args.extra.length !== 1 || !k || k.value.kind !== 'ident') this.err(args.span, `${what} needs one kernel after ';'`);
+      else {
+        const decl = this.named.get(k.value.name);
+        if (!decl || decl.kind !== 'fn') this.err(k.span, decl ? `'${k.value.name}' is not a kernel` : `unknown kernel '${k.value.name}'`);
+        else if (decl.params.length !== 2) this.err(k.span, `the kernel '${k.value.name}' must take two arguments`);
+      }
+    } else if (args.extra.length) this.err(args.extra[0].span, `${what} takes no kernel`);
+    void at;
+    return ok ? out : null;
+  }
+
+  private record(energy: FlowIR['energy'] | undefined): FlowIR['record'] | undefined {
+    const d = this.singles.get('record') as DeclOf<'record'> | undefined;
+    if (!d) return { every: 0, items: [] };
+    const every = this.constInt(d.every, "'record every'", 1);
+    const items: RecordItemIR[] = [];
+    const columns = new Set<string>();
+    let ok = every !== null;
+    for (const item of d.items) {
+      const column = item.name ?? item.text;
+      if (columns.has(column)) {
+        this.err(item.nameSpan ?? item.span, `the record column '${column}' appears twice`);
+        ok = false;
+        continue;
+      }
+      columns.add(column);
+      const e = item.value;
+      if (e.kind === 'call' && RECORD_ONLY.has(e.callee)) {
+        if (e.callee === 'positions') {
+          const m = e.args.length === 1 && e.args[0].value.kind === 'ident' ? this.named.get(e.args[0].value.name) : undefined;
+          if (!m || m.kind !== 'measure' || e.extra.length) {
+            this.err(e.span, 'positions(...) takes one measure declared with particles or sample');
+            ok = false;
+          } else items.push({ kind: 'positions', column: item.name ?? m.name, measure: m.name });
+        } else {
+          for (const a of e.args) if (a.value.kind !== 'ident') this.expr(a.value, this.irEnv());
+          this.unsupported(e.span, `the record item ${e.callee}(...)`);
+          ok = false;
+        }
+        continue;
+      }
+      if (e.kind === 'ident' && e.name === 'dissipation' && !this.named.has('dissipation')) {
+        this.unsupported(e.span, 'the record item dissipation');
+        ok = false;
+        continue;
+      }
+      if (e.kind === 'ident' && this.named.get(e.name)?.kind === 'state') {
+        this.unsupported(e.span, 'recording a state');
+        ok = false;
+        continue;
+      }
+      const v = this.expr(e, { ...this.irEnv(), energy: true });
+      if (!v) {
+        ok = false;
+        continue;
+      }
+      if (v.type.t !== 'scalar') {
+        this.err(e.span, `a recorded expression must be a scalar, but this is ${showType(v.type)}`);
+        ok = false;
+        continue;
+      }
+      items.push({ kind: 'scalar', column, node: v.comps[0] });
+    }
+    void energy;
+    return ok && every !== null ? { every, items } : undefined;
+  }
+
+  // ---------------------------------------------------------- expressions
+
+  private expr(e: Expr, env: Env): V {
+    switch (e.kind) {
+      case 'num':
+        return scalar(ir.num(e.value));
+      case 'ident':
+        return this.ident(e, env);
+      case 'binary':
+        return this.binary(e, env);
+      case 'neg': {
+        const a = this.expr(e.operand, env);
+        if (!a) return null;
+        if (a.type.t === 'record') return this.err(e.span, `cannot negate a record; select a block with .name`, env.notes);
+        return { type: a.type, comps: a.comps.map(ir.neg) };
+      }
+      case 'norm': {
+        const a = this.expr(e.operand, env);
+        if (!a) return null;
+        if (a.type.t === 'record') return this.err(e.span, `|...| of a record: select a block with .name`, env.notes);
+        return scalar(a.type.t === 'scalar' ? ir.op('abs', a.comps) : ir.op('norm', a.comps));
+      }
+      case 'vector': {
+        const items = e.items.map((x) => this.expr(x, env));
+        if (items.some((x) => !x)) return null;
+        const bad = e.items.findIndex((_, i) => items[i]!.type.t !== 'scalar');
+        if (bad >= 0) return this.err(e.items[bad].span, `vector entries must be scalars, not ${showType(items[bad]!.type)}`, env.notes);
+        if (!items.length) return this.err(e.span, 'an empty vector', env.notes);
+        return { type: vec(items.length), comps: items.map((x) => x!.comps[0]) };
+      }
+      case 'index': {
+        const base = this.expr(e.base, env);
+        const idx = this.constant(e.index, { ...env, mode: 'const' });
+        if (!base || !idx) return null;
+        const n = base.type.t === 'record' ? -1 : base.comps.length;
+        if (n < 0) return this.err(e.span, `cannot index a record; select a block with .name`, env.notes);
+        if (idx.length !== 1 || !Number.isInteger(idx[0]) || idx[0] < 0 || idx[0] >= n)
+          return this.err(e.index.span, `index ${idx.join(', ')} is out of range for ${showType(base.type)} (indices run from 0 to ${n - 1})`, env.notes);
+        return scalar(base.comps[idx[0]]);
+      }
+      case 'field': {
+        const base = this.expr(e.base, env);
+        if (!base) return null;
+        if (base.type.t !== 'record') return this.err(e.fieldSpan, `'.${e.field}': ${showType(base.type)} has no blocks`, env.notes);
+        const b = base.type.blocks.find((x) => x.name === e.field);
+        if (!b) return this.err(e.fieldSpan, `no block '${e.field}' in ${showType(base.type)}`, env.notes);
+        return { type: b.type, comps: base.comps.slice(b.offset, b.offset + b.size) };
+      }
+      case 'call':
+        return this.call(e, env);
+      case 'expect':
+        return this.expectation(e, env);
+      case 'record':
+        return this.err(e.span, 'a record literal (name: value, ...) is only allowed as a distribution', env.notes);
+      case 'lambda':
+        return this.err(e.span, "'=>' is only allowed in push(measure, z => ...)", env.notes);
+    }
+  }
+
+  private ident(e: ExprOf<'ident'>, env: Env): V {
+    const local = env.locals.get(e.name);
+    if (local) return local;
+    if (e.name === 'pi') return scalar(ir.num(Math.PI));
+    if ((e.name === 'n' || e.name === 't') && !this.named.has(e.name)) {
+      if (env.time) return scalar(ir.param(e.name));
+      return this.err(e.span, `'${e.name}' (the ${e.name === 'n' ? 'step index' : 'time'}) is only defined in noise, diffusion and scheme arguments`, env.notes);
+    }
+    const d = this.named.get(e.name);
+    if (!d) return this.err(e.span, `unknown name '${e.name}'${this.suggest(e.name)}`, env.notes);
+    switch (d.kind) {
+      case 'let': {
+        const v = this.letValue(d);
+        if (!v) return null;
+        if (env.mode === 'const') return v;
+        return { type: v.type, comps: v.comps.map((_, c) => ir.param(d.name, c)) };
+      }
+      case 'measure':
+        return this.err(e.span, `'${e.name}' is a measure: integrate against it with E[x ~ ${e.name}] ...`, env.notes);
+      case 'fn':
+        return this.err(e.span, `'${e.name}' is a ${d.role === 'kernel' ? 'kernel' : 'function'}: call it with arguments`, env.notes);
+      case 'energy':
+        if (!env.energy) return this.err(e.span, `the energy '${e.name}' can only be used in record items`, env.notes);
+        return this.expr(d.body, { ...env, energy: false });
+      case 'state':
+        if (env.mode === 'const') return this.err(e.span, `the state '${e.name}' is not a constant`, env.notes);
+        return { type: typeOfSpace(d.space), comps: Array.from({ length: sizeOf(typeOfSpace(d.space)) }, (_, c) => ir.param(d.name, c)) };
+      case 'model':
+        return this.err(e.span, `'${e.name}' is a model (a measure): integrate against it with E[x ~ ${e.name}] ...`, env.notes);
+    }
+  }
+
+  private suggest(name: string): string {
+    let best: string | undefined;
+    let bestD = Infinity;
+    const dist = (a: string, b: string) => {
+      const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+      for (let i = 1; i <= a.length; i++) {
+        let prev = dp[0];
+        dp[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+          const tmp = dp[j];
+          dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+          prev = tmp;
+        }
+      }
+      return dp[b.length];
+    };
+    for (const cand of this.named.keys()) {
+      const d = dist(name, cand);
+      if (d < bestD) {
+        bestD = d;
+        best = cand;
+      }
+    }
+    return best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? ` (did you mean '${best}'?)` : '';
+  }
+
+  private binary(e: ExprOf<'binary'>, env: Env): V {
+    // |v|^2 is the sum of squares: no square root, and a clean gradient at v = 0
+    if (e.op === '^' && e.left.kind === 'norm' && e.right.kind === 'num' && e.right.value === 2) {
+      const a = this.expr(e.left.operand, env);
+      if (!a) return null;
+      if (a.type.t === 'record') return this.err(e.left.span, `|...| of a record: select a block with .name`, env.notes);
+      return scalar(ir.sum(a.comps.map(ir.square)));
+    }
+    const a = this.expr(e.left, env);
+    const b = this.expr(e.right, env);
+    if (!a || !b) return null;
+    if (a.type.t === 'record' || b.type.t === 'record')
+      return this.err(e.span, `cannot apply '${e.op}' to a record; select a block with .name`, env.notes);
+    const sa = a.type.t === 'scalar';
+    const sb = b.type.t === 'scalar';
+    const zip = (f: (x: Node, y: Node) => Node): Value => ({ type: a.type, comps: a.comps.map((x, i) => f(x, b.comps[i])) });
+    switch (e.op) {
+      case '+':
+      case '-': {
+        if (!sameType(a.type, b.type))
+          return this.err(e.span, `cannot ${e.op === '+' ? 'add' : 'subtract'} ${showType(a.type)} and ${showType(b.type)}`, env.notes);
+        return zip(e.op === '+' ? ir.add : ir.sub);
+      }
+      case '*':
+        if (sa) return { type: b.type, comps: b.comps.map((y) => ir.mul(a.comps[0], y)) };
+        if (sb) return { type: a.type, comps: a.comps.map((x) => ir.mul(x, b.comps[0])) };
+        return this.err(e.span, `cannot multiply ${showType(a.type)} by ${showType(b.type)}; for the inner product write dot(a, b)`, env.notes);
+      case '/':
+        if (!sb) return this.err(e.right.span, `cannot divide by ${showType(b.type)}`, env.notes);
+        return { type: a.type, comps: a.comps.map((x) => ir.div(x, b.comps[0])) };
+      case '^':
+        if (!sa || !sb) return this.err(e.span, `'^' needs scalars, not ${showType(sa ? b.type : a.type)}; for a squared norm write |v|^2`, env.notes);
+        return scalar(ir.pow(a.comps[0], b.comps[0]));
+    }
+  }
+
+  private call(e: ExprOf<'call'>, env: Env): V {
+    const args = (): (Value | null)[] => e.args.map((a) => this.expr(a.value, env));
+    const named = e.args.find((a) => a.name !== undefined);
+    const decl = this.named.get(e.callee);
+    if (decl && decl.kind === 'fn') {
+      if (named) return this.err(named.nameSpan ?? named.span, `named arguments are not allowed in a call of '${e.callee}'`, env.notes);
+      if (e.extra.length) return this.err(e.extra[0].span, `'${e.callee}' takes no arguments after ';'`, env.notes);
+      if (e.args.length !== decl.params.length)
+        return this.err(e.span, `'${e.callee}' takes ${decl.params.length} argument${decl.params.length === 1 ? '' : 's'}, got ${e.args.length}`, env.notes);
+      if (this.callStack.includes(decl.name)) return this.err(e.calleeSpan, `'${decl.name}' calls itself: recursion is not allowed`, env.notes);
+      const vals = args();
+      if (vals.some((v) => !v)) return null;
+      const locals = new Map<string, Value>();
+      decl.params.forEach((p, i) => locals.set(p.name, vals[i]!));
+      this.callStack.push(decl.name);
+      const notes = [...env.notes, `in the call of '${decl.name}' at line ${e.span.line}, column ${e.span.column}`];
+      const out = this.expr(decl.body, { locals, mode: env.mode, time: false, notes });
+      this.callStack.pop();
+      return out;
+    }
+    if (decl) return this.err(e.calleeSpan, `'${e.callee}' is not a function`, env.notes);
+    if (named) return this.err(named.nameSpan ?? named.span, `named arguments are not allowed in a call of '${e.callee}'`, env.notes);
+    const opName = CALLABLE_OPS[e.callee];
+    const arity = (n: number): boolean => {
+      if (e.args.length === n && !e.extra.length) return true;
+      this.err(e.span, `${e.callee} takes ${n} argument${n === 1 ? '' : 's'}, got ${e.args.length}${e.extra.length ? ' and arguments after ;' : ''}`, env.notes);
+      return false;
+    };
+    if (opName) {
+      const binaryOp = opName === 'max' || opName === 'min';
+      if (!arity(binaryOp ? 2 : 1)) return null;
+      const vals = args();
+      if (vals.some((v) => !v)) return null;
+      if (vals.some((v) => v!.type.t === 'record')) return this.err(e.span, `${e.callee} of a record: select a block with .name`, env.notes);
+      if (binaryOp) {
+        const [a, b] = vals as Value[];
+        if (!sameType(a.type, b.type)) return this.err(e.span, `${e.callee} needs two arguments of the same shape, got ${showType(a.type)} and ${showType(b.type)}`, env.notes);
+        return { type: a.type, comps: a.comps.map((x, i) => ir.op(opName, [x, b.comps[i]])) };
+      }
+      const a = vals[0]!;
+      return { type: a.type, comps: a.comps.map((x) => ir.op(opName, [x])) };
+    }
+    switch (e.callee) {
+      case 'sum': {
+        if (!arity(1)) return null;
+        const [a] = args();
+        if (!a) return null;
+        if (a.type.t === 'record') return this.err(e.span, 'sum of a record: select a block with .name', env.notes);
+        return scalar(ir.sum(a.comps));
+      }
+      case 'norm': {
+        if (!arity(1)) return null;
+        const [a] = args();
+        if (!a) return null;
+        if (a.type.t === 'record') return this.err(e.span, 'norm of a record: select a block with .name', env.notes);
+        return scalar(a.type.t === 'scalar' ? ir.op('abs', a.comps) : ir.op('norm', a.comps));
+      }
+      case 'dot': {
+        if (!arity(2)) return null;
+        const [a, b] = args();
+        if (!a || !b) return null;
+        if (a.type.t === 'record' || !sameType(a.type, b.type))
+          return this.err(e.span, `dot needs two vectors of the same dimension, got ${showType(a.type)} and ${showType(b.type)}`, env.notes);
+        return scalar(ir.sum(a.comps.map((x, i) => ir.mul(x, b.comps[i]))));
+      }
+      case 'mmd2':
+        return this.err(e.span, 'mmd2 takes two measures and a kernel: mmd2(mu, nu; k)', env.notes);
+      case 'interaction':
+        return this.err(e.span, 'interaction takes a measure and a function of two points: interaction(mu; W)', env.notes);
+      case 'potential':
+        return this.err(e.span, 'potential takes a measure and a function of one point: potential(mu; V)', env.notes);
+    }
+    if (DISTRIBUTIONS.has(e.callee))
+      return this.err(e.calleeSpan, `'${e.callee}' is a distribution: it can only follow '~' in a particles or sample declaration`, env.notes);
+    if (RECORD_ONLY.has(e.callee)) return this.err(e.calleeSpan, `'${e.callee}(...)' can only be a record item`, env.notes);
+    return this.err(e.calleeSpan, `unknown function '${e.callee}'${this.suggest(e.callee)}`, env.notes);
+  }
+
+  private expectation(e: ExprOf<'expect'>, env: Env): V {
+    if (env.mode === 'const') return this.err(e.span, 'an expectation is not a constant', env.notes);
+    const locals = new Map(env.locals);
+    const bound: { measure: string; v: number }[] = [];
+    for (const b of e.binders) {
+      const m = this.named.get(b.measure);
+      if (!m) return this.err(b.measureSpan, `unknown measure '${b.measure}'${this.suggest(b.measure)}`, env.notes);
+      if (m.kind === 'model') {
+        this.unsupported(b.measureSpan, `expectations over the model '${m.name}'`);
+        return null;
+      }
+      if (m.kind !== 'measure') return this.err(b.measureSpan, `'${b.measure}' is not a measure`, env.notes);
+      const type = typeOfSpace(m.space);
+      const v = ir.newVar(m.name, sizeOf(type), b.names[0].name.replace(/^%/, ''));
+      const value: Value = { type, comps: ir.components(v) };
+      if (b.destructured) {
+        if (type.t !== 'record' || type.blocks.length !== b.names.length)
+          return this.err(b.span, `cannot destructure ${b.measure} (in ${showType(type)}) into ${b.names.length} names`, env.notes);
+        b.names.forEach((n, i) => {
+          const blk = type.blocks[i];
+          locals.set(n.name, { type: blk.type, comps: value.comps.slice(blk.offset, blk.offset + blk.size) });
+        });
+      } else locals.set(b.names[0].name, value);
+      bound.push({ measure: m.name, v: v.id });
+    }
+    const body = this.expr(e.body, { ...env, locals });
+    if (!body) return null;
+    if (body.type.t === 'record') return this.err(e.body.span, 'the expectation of a record: select a block with .name', env.notes);
+    const wrap = (n: Node) => bound.reduceRight((acc, b) => ir.expect(b.measure, b.v, acc), n);
+    return { type: body.type, comps: body.comps.map(wrap) };
+  }
+}
+

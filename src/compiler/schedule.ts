@@ -1,0 +1,206 @@
+// Pass: schedule the derived IR into a plan of fused reduction stages
+// (DESIGN.md, "Dimensions are known at compile time ... reduction stage").
+//
+// Every `expect` whose body reads at most one outer point variable u becomes a
+// buffer: one number per point of u's measure (or one number when closed),
+// computed as `B(u_i) = (1/M) sum_j body(u_i, y_j)`. No N×M array exists: a
+// stage loops over its domain's points and, inside, over the reduced
+// measure's points. Expectations reading two or more outer variables stay
+// inline as nested loops (O(1) memory, recomputed). Buffers that read only
+// fixed measures are hoisted into the setup, run once before the time loop.
+// Buffers of the same domain and dependency level share one outer loop; their
+// reductions over the same measure share one inner loop.
+
+import * as ir from './ir.js';
+import type { Node, VarInfo } from './ir.js';
+
+/** The query domain: the points where the velocity field is evaluated. */
+export const QUERY = '%query';
+
+export interface Buffer {
+  id: number;
+  /** domain measure name, QUERY, or null for a closed (scalar) reduction */
+  domain: string | null;
+  /** `expect(measure, I_measure, body)` with the canonical variables of the plan */
+  expr: ir.NodeOf<'expect'>;
+  hoisted: boolean;
+  level: number;
+  /** read by another stage: stored in an array (else it lives in a register) */
+  stored: boolean;
+}
+
+export interface Reduction {
+  measure: string;
+  /** canonical variable bound to the reduced measure's point */
+  v: number;
+  /** buffers computed by this reduction, each the sum of its expect's body */
+  buffers: number[];
+}
+
+export interface Stage {
+  /** measure (or QUERY) whose points the stage loops over; null: no outer loop */
+  domain: string | null;
+  /** canonical variable bound to the domain point */
+  v: number | null;
+  reductions: Reduction[];
+  /** program outputs written per domain point after the reductions */
+  outputs: Node[];
+  /** dependency level: a stage reads only buffers of lower levels (and its own, in outputs) */
+  level: number;
+}
+
+export interface ProgramPlan {
+  domain: string | null;
+  stages: Stage[];
+  /** per domain point: the root expressions (OUT[i * roots.length + k]) */
+  roots: Node[];
+}
+
+export interface Plan {
+  /** canonical outer (domain) and inner (reduced) variables per measure */
+  vars: VarInfo[];
+  buffers: Buffer[];
+  setup: Stage[];
+  programs: Record<string, ProgramPlan>;
+}
+
+export interface ProgramInput {
+  /** QUERY (roots in the query variable), or null (closed roots) */
+  domain: string | null;
+  roots: Node[];
+  /** the free variable of the roots when domain is QUERY */
+  queryVar?: VarInfo;
+}
+
+export function schedule(programs: Record<string, ProgramInput>, evolving: string, dims: Map<string, number>): Plan {
+  const outerVar = new Map<string, VarInfo>();
+  const innerVar = new Map<string, VarInfo>();
+  const dimOf = (m: string) => {
+    const d = dims.get(m);
+    if (d === undefined) throw new Error(`internal: unknown measure ${m}`);
+    return d;
+  };
+  const outer = (m: string) => {
+    if (!outerVar.has(m)) outerVar.set(m, ir.newVar(m, dimOf(m), m === QUERY ? 'X' : `i_${m}`));
+    return outerVar.get(m)!;
+  };
+  const inner = (m: string) => {
+    if (!innerVar.has(m)) innerVar.set(m, ir.newVar(m, dimOf(m), `j_${m}`));
+    return innerVar.get(m)!;
+  };
+
+  const buffers: Buffer[] = [];
+  const byKey = new Map<number, Buffer>(); // canonical expect node id → buffer
+  const freeVars = ir.freeVarsOf();
+
+  const bufferFor = (domain: string | null, e: ir.NodeOf<'expect'>): Buffer => {
+    const hit = byKey.get(e.id);
+    if (hit && hit.domain === domain) return hit;
+    const deps = loadsIn(e.body).map((b) => buffers[b]);
+    const level = 1 + Math.max(0, ...deps.map((d) => d.level));
+    const readsEvolving =
+      domain === QUERY || domain === evolving || e.measure === evolving || deps.some((d) => !d.hoisted);
+    const b: Buffer = { id: buffers.length, domain, expr: e, hoisted: !readsEvolving, level, stored: false };
+    buffers.push(b);
+    byKey.set(e.id, b);
+    return b;
+  };
+
+  /** Replace liftable expectations by loads, innermost first. */
+  const lift = (root: Node, memo: Map<number, Node>): Node =>
+    ir.rewrite(
+      root,
+      (n) => {
+        if (n.kind !== 'expect') return n;
+        const free = [...freeVars(n)];
+        if (free.length > 1) return n; // inline nested loop
+        const m = n.measure;
+        if (free.length === 0) {
+          const canon = ir.expect(m, inner(m).id, ir.renameVars(n.body, new Map([[n.v, inner(m).id]]))) as ir.NodeOf<'expect'>;
+          return ir.load(bufferFor(null, canon).id, null, 0);
+        }
+        const u = ir.varInfo(free[0]);
+        const d = u.measure;
+        const canon = ir.expect(
+          m,
+          inner(m).id,
+          ir.renameVars(n.body, new Map([[n.v, inner(m).id], [u.id, outer(d).id]])),
+        ) as ir.NodeOf<'expect'>;
+        return ir.load(bufferFor(d, canon).id, u.id, 0);
+      },
+      memo,
+    );
+
+  const lifted: Record<string, { domain: string | null; roots: Node[] }> = {};
+  for (const [name, p] of Object.entries(programs)) {
+    const memo = new Map<number, Node>();
+    let roots = p.roots.map((r) => lift(r, memo));
+    if (p.domain === QUERY) {
+      if (!p.queryVar) throw new Error('internal: query program without its variable');
+      roots = roots.map((r) => ir.renameVars(r, new Map([[p.queryVar!.id, outer(QUERY).id]])));
+    }
+    lifted[name] = { domain: p.domain, roots };
+  }
+
+  // stages: group buffers by (level, domain); setup holds the hoisted ones
+  const makeStages = (bufs: Buffer[]): Stage[] => {
+    const groups = new Map<string, Buffer[]>();
+    for (const b of [...bufs].sort((a, c) => a.level - c.level || a.id - c.id)) {
+      const key = `${b.level}|${b.domain}`;
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key)!.push(b);
+    }
+    return [...groups.values()].map((group) => {
+      const domain = group[0].domain;
+      const reductions: Reduction[] = [];
+      for (const b of group) {
+        let r = reductions.find((x) => x.measure === b.expr.measure);
+        if (!r) reductions.push((r = { measure: b.expr.measure, v: b.expr.v, buffers: [] }));
+        r.buffers.push(b.id);
+      }
+      return { domain, v: domain === null ? null : outer(domain).id, reductions, outputs: [], level: group[0].level };
+    });
+  };
+
+  const setup = makeStages(buffers.filter((b) => b.hoisted));
+  const plans: Record<string, ProgramPlan> = {};
+  for (const [name, p] of Object.entries(lifted)) {
+    const needed = reachableBuffers(p.roots, buffers).filter((b) => !b.hoisted);
+    const stages = makeStages(needed);
+    // fuse the root outputs into the last stage of their domain when it is the
+    // deepest dependency; otherwise they get a stage of their own
+    const rootLevel = Math.max(0, ...p.roots.flatMap((r) => loadsIn(r)).map((b) => (buffers[b].hoisted ? 0 : buffers[b].level)));
+    const host = stages.find((s) => s.level === rootLevel && s.domain === p.domain);
+    if (host) host.outputs = p.roots;
+    else stages.push({ domain: p.domain, v: p.domain === null ? null : outer(p.domain).id, reductions: [], outputs: p.roots, level: rootLevel + 1 });
+    plans[name] = { domain: p.domain, stages, roots: p.roots };
+  }
+
+  // a buffer needs an array when a stage other than the one reducing it reads it
+  for (const s of [...setup, ...Object.values(plans).flatMap((p) => p.stages)]) {
+    const own = new Set(s.reductions.flatMap((r) => r.buffers));
+    const reads = [...s.reductions.flatMap((r) => r.buffers.map((b) => buffers[b].expr.body)), ...s.outputs].flatMap((n) => loadsIn(n));
+    for (const b of reads) if (!own.has(b)) buffers[b].stored = true;
+  }
+
+  return { vars: [...outerVar.values(), ...innerVar.values()], buffers, setup, programs: plans };
+}
+
+/** Buffer ids loaded anywhere in an expression (deduplicated, in order). */
+export function loadsIn(root: Node): number[] {
+  const out: number[] = [];
+  for (const n of ir.topoOrder([root])) if (n.kind === 'load' && !out.includes(n.buffer)) out.push(n.buffer);
+  return out;
+}
+
+function reachableBuffers(roots: Node[], buffers: Buffer[]): Buffer[] {
+  const seen = new Set<number>();
+  const stack = roots.flatMap((r) => loadsIn(r));
+  while (stack.length) {
+    const b = stack.pop()!;
+    if (seen.has(b)) continue;
+    seen.add(b);
+    stack.push(...loadsIn(buffers[b].expr.body));
+  }
+  return [...seen].map((b) => buffers[b]);
+}
