@@ -1,0 +1,80 @@
+// Printable forms of the compiler's intermediate results, for
+// `flowc compile --emit ast|ir|plan|kernels`. The IR is JSON validated
+// against its JSON Schema (ir-schema.ts) at this boundary.
+
+import { Ajv } from 'ajv';
+import type { Compiled } from './compile.js';
+import * as ir from './ir.js';
+import { IR_SCHEMA } from './ir-schema.js';
+import type { Stage } from './schedule.js';
+
+export function irJson(c: Compiled): object {
+  const roots = [c.ir.energy.node, c.firstVariation, ...c.velocity, ...c.observed.map((o) => o.node)];
+  const { table, index } = ir.toTable(roots);
+  const at = (n: ir.Node) => index.get(n.id)!;
+  const used = new Set(table.nodes.flatMap((n) => (n.kind === 'var' ? [n.v] : n.kind === 'expect' ? [n.v] : [])));
+  return {
+    version: 1,
+    flow: c.ir.flow,
+    seed: c.ir.seed,
+    params: c.ir.params,
+    measures: c.ir.measures.map((m) => ({
+      name: m.name,
+      role: m.role,
+      dim: m.dim,
+      source: m.source.kind === 'file' ? { kind: 'file', path: m.source.path } : { kind: 'dist', count: m.source.count, dist: m.source.dist },
+    })),
+    particles: c.ir.particles,
+    metric: c.ir.metric,
+    scheme: c.ir.scheme,
+    vars: ir.allVars().filter((v) => used.has(v.id)).map((v) => ({ id: v.id, measure: v.measure, dim: v.dim, name: v.name })),
+    nodes: table.nodes,
+    energy: { name: c.ir.energy.name, root: at(c.ir.energy.node) },
+    firstVariation: { variable: c.queryVar.id, root: at(c.firstVariation) },
+    velocity: c.velocity.map(at),
+    record: {
+      every: c.ir.record.every,
+      items: c.ir.record.items.map((it) => (it.kind === 'scalar' ? { kind: 'scalar', column: it.column, root: at(it.node) } : it)),
+    },
+  };
+}
+
+let validator: ((x: unknown) => boolean) & { errors?: unknown } | undefined;
+
+/** Validate IR JSON against the schema; returns error messages (empty when valid). */
+export function validateIr(json: unknown): string[] {
+  validator ??= new Ajv({ allErrors: true, allowUnionTypes: true }).compile(IR_SCHEMA);
+  if (validator(json)) return [];
+  return ((validator.errors as { instancePath: string; message?: string }[]) ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
+}
+
+/** The readable IR: energy, first variation and velocity as expressions. */
+export function irText(c: Compiled): string {
+  const lines = [`energy ${c.ir.energy.name} = ${ir.printNode(c.ir.energy.node)}`, `first variation at X = ${ir.printNode(c.firstVariation)}`];
+  c.velocity.forEach((v, k) => lines.push(`velocity[${k}] = ${ir.printNode(v)}`));
+  return lines.join('\n') + '\n';
+}
+
+function stageText(s: Stage, c: Compiled): string {
+  const name = (v: number) => ir.varInfo(v).name;
+  const head = s.domain === null ? 'once' : `for each ${name(s.v!)} in ${s.domain}`;
+  const lines = [`stage (${head}):`];
+  for (const r of s.reductions)
+    for (const b of r.buffers) lines.push(`  B${b} = E[${name(r.v)}~${r.measure}] ${ir.printNode(c.plan.buffers[b].expr.body, name)}${c.plan.buffers[b].stored ? '' : '   (register)'}`);
+  s.outputs.forEach((o, k) => lines.push(`  out[${k}] = ${ir.printNode(o, name)}`));
+  return lines.join('\n');
+}
+
+/** The plan: hoisted stages, then each program's stages, as text. */
+export function planText(c: Compiled): string {
+  const out = ['# setup (fixed measures only, run once)', ...c.plan.setup.map((s) => stageText(s, c))];
+  for (const [name, p] of Object.entries(c.plan.programs)) out.push(`# ${name}`, ...p.stages.map((s) => stageText(s, c)));
+  return out.join('\n') + '\n';
+}
+
+export function kernelsText(c: Compiled): string {
+  const out: string[] = [];
+  c.kernels.setup.forEach((k, i) => out.push(`// ---- setup stage ${i}`, k));
+  for (const [name, ks] of Object.entries(c.kernels.programs)) ks.forEach((k, i) => out.push(`// ---- ${name} stage ${i}`, k));
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,42 @@
+// The files of a run (DESIGN.md, "Outputs"): trace.csv (step, t, each
+// recorded scalar), NAME.npy per recorded measure (records × N × d, float64),
+// and run.json, written last. Each file is written under a temporary name
+// and renamed, so an interrupted run never leaves half a file.
+
+import path from 'node:path';
+import { encodeNpy } from './npy.js';
+import { writeFileAtomic } from './files.js';
+import type { RunResult, Trace } from './simulate.js';
+
+/** Shortest text that reads back as the same double (-0 keeps its sign). */
+export function formatValue(v: number): string {
+  if (Object.is(v, -0)) return '-0';
+  return String(v);
+}
+
+export function traceCsv(trace: Trace): string {
+  const quote = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
+  return [trace.columns.map(quote).join(','), ...trace.rows.map((r) => r.map(formatValue).join(','))].join('\n') + '\n';
+}
+
+/** File name of a recorded measure: the column name when it is a safe file name. */
+export function npyName(column: string): string {
+  const safe = column.replace(/[^\p{L}\p{N}_.'-]/gu, '_');
+  return `${safe}.npy`;
+}
+
+export function writeRunFiles(dir: string, result: RunResult, runJson: object): string[] {
+  const files: string[] = [];
+  writeFileAtomic(path.join(dir, 'trace.csv'), traceCsv(result.trace));
+  files.push('trace.csv');
+  for (const s of result.snapshots) {
+    const data = new Float64Array(s.records.length * s.size * s.dim);
+    s.records.forEach((r, k) => data.set(r, k * s.size * s.dim));
+    const name = npyName(s.column);
+    writeFileAtomic(path.join(dir, name), encodeNpy(data, [s.records.length, s.size, s.dim]));
+    files.push(name);
+  }
+  files.push('run.json');
+  writeFileAtomic(path.join(dir, 'run.json'), JSON.stringify({ ...runJson, files }, null, 2) + '\n');
+  return files;
+}
