@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // The flowc command. The TypeScript sources are compiled into dist/ by
-// `npm ci` / `npm install` (the package's prepare script) or `npm run build`.
+// `npm run build`.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 if (!existsSync(main)) {
-  process.stderr.write('flowc: not built yet; run `npm ci` (or `npm run build`) in the flowc folder first\n');
+  process.stderr.write('flowc: not built yet; run `npm run build` in the flowc folder first\n');
   process.exit(1);
 }
 const { main: run } = await import(main);
