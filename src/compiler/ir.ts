@@ -103,12 +103,18 @@ export function expect(measure: string, v: number, body: Node): Node {
 
 const isNum = (n: Node, v?: number): n is NodeOf<'num'> => n.kind === 'num' && (v === undefined || n.value === v);
 
-/** Generic op constructor: folds constants and orders commutative operands. */
+/**
+ * Generic op constructor: folds constants and orders commutative operands by
+ * id (a difference a + (-b) keeps its minuend first, so it reads, and is
+ * emitted, as a - b).
+ */
 export function op(name: OpName, args: Node[]): Node {
   const def = OPS[name];
   if (def.arity >= 0 && args.length !== def.arity) throw new Error(`internal: ${name} takes ${def.arity} operands`);
   if (args.every((a) => a.kind === 'num')) return num(def.evaluate(args.map((a) => (a as NodeOf<'num'>).value)));
-  const ordered = def.commutative ? [...args].sort((a, b) => a.id - b.id) : args;
+  const isNeg = (a: Node) => a.kind === 'op' && a.op === 'neg';
+  const difference = name === 'add' && isNeg(args[0]) !== isNeg(args[1]);
+  const ordered = difference ? (isNeg(args[0]) ? [args[1], args[0]] : args) : def.commutative ? [...args].sort((a, b) => a.id - b.id) : args;
   return intern(`o:${name}:${ordered.map((a) => a.id).join(',')}`, (id) => ({ id, kind: 'op', op: name, args: ordered }));
 }
 
@@ -123,8 +129,23 @@ export function sub(a: Node, b: Node): Node {
   return add(a, neg(b));
 }
 
+/** An expression of numbers and parameters only: the same for every point. */
+function isStatic(n: Node): boolean {
+  switch (n.kind) {
+    case 'num':
+    case 'param':
+      return true;
+    case 'op':
+      return n.args.every(isStatic);
+    default:
+      return false;
+  }
+}
+
 export function neg(a: Node): Node {
   if (a.kind === 'op' && a.op === 'neg') return a.args[0];
+  // -(s * x) = (-s) * x for a static factor s: signs and constants gather in one hoistable factor
+  if (a.kind === 'op' && a.op === 'mul' && isStatic(a.args[0]) && !isStatic(a.args[1])) return mul(neg(a.args[0]), a.args[1]);
   return op('neg', [a]);
 }
 
@@ -135,6 +156,14 @@ export function mul(a: Node, b: Node): Node {
   if (isNum(a, -1)) return neg(b);
   if (isNum(b, -1)) return neg(a);
   if (a === b) return square(a);
+  // static factors gather on the left: s1 * (s2 * x) = (s1 * s2) * x, s * (-x) = (-s) * x,
+  // so per-pair work keeps one multiplication by a loop-invariant constant
+  if (isStatic(b) && !isStatic(a)) [a, b] = [b, a];
+  if (isStatic(a) && !isStatic(b)) {
+    if (b.kind === 'op' && b.op === 'mul' && isStatic(b.args[0])) return mul(mul(a, b.args[0]), b.args[1]);
+    if (b.kind === 'op' && b.op === 'neg') return mul(neg(a), b.args[0]);
+    return intern(`o:mul:${a.id},${b.id}`, (id) => ({ id, kind: 'op', op: 'mul', args: [a, b] }));
+  }
   return op('mul', [a, b]);
 }
 
@@ -146,10 +175,17 @@ export function mul(a: Node, b: Node): Node {
  */
 export function square(a: Node): Node {
   if (a.kind === 'op' && a.op === 'neg') a = a.args[0];
-  if (a.kind === 'op' && a.op === 'add' && a.args[1].kind === 'op' && a.args[1].op === 'neg') {
-    const p = a.args[0];
-    const q = a.args[1].args[0];
-    if (q.id < p.id) a = add(q, neg(p));
+  if (a.kind === 'op' && a.op === 'add') {
+    // p - q is stored as add(p, neg(q)) or add(neg(q), p): the add is
+    // commutative, its operands are in node-id order
+    const [l, r] = a.args;
+    const negL = l.kind === 'op' && l.op === 'neg';
+    const negR = r.kind === 'op' && r.op === 'neg';
+    if (negL !== negR) {
+      const p = negR ? l : r;
+      const q = (negR ? r : l) as NodeOf<'op'>;
+      if (q.args[0].id < p.id) a = add(q.args[0], neg(p));
+    }
   }
   return op('pow', [a, num(2)]);
 }
