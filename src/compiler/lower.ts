@@ -592,7 +592,10 @@ class Lowering {
       if (e.kind === 'call' && RECORD_ONLY.has(e.callee)) {
         if (e.callee === 'positions') {
           const m = e.args.length === 1 && e.args[0].value.kind === 'ident' ? this.named.get(e.args[0].value.name) : undefined;
-          if (!m || m.kind !== 'measure' || e.extra.length) {
+          if (m?.kind === 'model' && !e.extra.length) {
+            this.unsupported(e.span, `positions of the model '${m.name}'`);
+            ok = false;
+          } else if (!m || m.kind !== 'measure' || e.extra.length) {
             this.err(e.span, 'positions(...) takes one measure declared with particles or sample');
             ok = false;
           } else items.push({ kind: 'positions', column: item.name ?? m.name, measure: m.name });
