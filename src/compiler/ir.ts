@@ -96,6 +96,15 @@ export function load(buffer: number, v: number | null, c: number): NodeOf<'load'
 
 export function expect(measure: string, v: number, body: Node): Node {
   if (body.kind === 'num' && body.value === 0) return body; // E[0] = 0
+  // linearity: static factors and signs leave the sum (one multiplication per
+  // point instead of one per pair)
+  if (body.kind === 'op' && body.op === 'neg') return neg(expect(measure, v, body.args[0]));
+  if (body.kind === 'op' && body.op === 'mul' && isStatic(body.args[0])) return mul(body.args[0], expect(measure, v, body.args[1]));
+  return expectNode(measure, v, body);
+}
+
+/** An expect node as given, without the linearity rewrites (for the scheduler's canonical forms). */
+export function expectNode(measure: string, v: number, body: Node): NodeOf<'expect'> {
   return intern(`e:${measure}:${v}:${body.id}`, (id) => ({ id, kind: 'expect', measure, v, body }));
 }
 
@@ -122,6 +131,15 @@ export function add(a: Node, b: Node): Node {
   if (isNum(a, 0)) return b;
   if (isNum(b, 0)) return a;
   if (a === b) return mul(num(2), a); // x + x = 2x exactly
+  // A difference p - q is built in one orientation, the lower-numbered operand
+  // first: q - p is stored as -(p - q) (the same IEEE number), so x - y and
+  // y - x share one node, also after variables are renamed.
+  const isNeg = (n: Node) => n.kind === 'op' && n.op === 'neg';
+  if (isNeg(a) !== isNeg(b)) {
+    const [p, nq] = isNeg(a) ? [b, a] : [a, b];
+    const q = (nq as NodeOf<'op'>).args[0];
+    if (q.id < p.id && !isNum(p) && !isNum(q)) return neg(add(q, neg(p)));
+  }
   return op('add', [a, b]);
 }
 
@@ -130,7 +148,7 @@ export function sub(a: Node, b: Node): Node {
 }
 
 /** An expression of numbers and parameters only: the same for every point. */
-function isStatic(n: Node): boolean {
+export function isStatic(n: Node): boolean {
   switch (n.kind) {
     case 'num':
     case 'param':
@@ -164,30 +182,29 @@ export function mul(a: Node, b: Node): Node {
     if (b.kind === 'op' && b.op === 'neg') return mul(neg(a), b.args[0]);
     return intern(`o:mul:${a.id},${b.id}`, (id) => ({ id, kind: 'op', op: 'mul', args: [a, b] }));
   }
+  // x * (s * y) = s * (x * y): static factors float to the top of a product,
+  // where an expectation can take them out of its sum
+  const staticHead = (n: Node) => n.kind === 'op' && n.op === 'mul' && isStatic(n.args[0]) && !isStatic(n.args[1]);
+  if (!isStatic(a) && !isStatic(b)) {
+    // (-x) * y = -(x * y) exactly: signs float up too
+    if (a.kind === 'op' && a.op === 'neg') return neg(mul(a.args[0], b));
+    if (b.kind === 'op' && b.op === 'neg') return neg(mul(a, b.args[0]));
+    if (staticHead(b)) return mul((b as NodeOf<'op'>).args[0], mul(a, (b as NodeOf<'op'>).args[1]));
+    if (staticHead(a)) return mul((a as NodeOf<'op'>).args[0], mul((a as NodeOf<'op'>).args[1], b));
+  }
   return op('mul', [a, b]);
 }
 
 /**
- * a * a. The square of a difference is canonicalised to the orientation with
- * the lower-numbered minuend: (p - q)^2 and (q - p)^2 are the same IEEE number,
- * and making them one node lets k(x, y) and k(y, x) of a radial kernel share
- * one evaluation (the pairwise terms of MMD² fuse into one exp per pair).
+ * a * a, with (-a)^2 = a^2. Since differences have one orientation (add),
+ * (p - q)^2 and (q - p)^2 are one node: k(x, y) and k(y, x) of a radial
+ * kernel share one evaluation (the pairwise terms of MMD² fuse into one exp
+ * per pair).
  */
 export function square(a: Node): Node {
   if (a.kind === 'op' && a.op === 'neg') a = a.args[0];
-  if (a.kind === 'op' && a.op === 'add') {
-    // p - q is stored as add(p, neg(q)) or add(neg(q), p): the add is
-    // commutative, its operands are in node-id order
-    const [l, r] = a.args;
-    const negL = l.kind === 'op' && l.op === 'neg';
-    const negR = r.kind === 'op' && r.op === 'neg';
-    if (negL !== negR) {
-      const p = negR ? l : r;
-      const q = (negR ? r : l) as NodeOf<'op'>;
-      if (q.args[0].id < p.id) a = add(q.args[0], neg(p));
-    }
-  }
-  return op('pow', [a, num(2)]);
+  if (a.kind === 'num') return num(a.value * a.value);
+  return intern(`o:pow:${a.id},${num(2).id}`, (id) => ({ id, kind: 'op', op: 'pow', args: [a, num(2)] }));
 }
 
 export function div(a: Node, b: Node): Node {

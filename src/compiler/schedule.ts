@@ -98,8 +98,14 @@ export function schedule(programs: Record<string, ProgramInput>, evolving: strin
     if (hit && hit.domain === domain) return hit;
     const deps = loadsIn(e.body).map((b) => buffers[b]);
     const level = 1 + Math.max(0, ...deps.map((d) => d.level));
+    // an expectation left inline in the body (two or more outer points) may
+    // integrate over the evolving measure too
     const readsEvolving =
-      domain === QUERY || domain === evolving || e.measure === evolving || deps.some((d) => !d.hoisted);
+      domain === QUERY ||
+      domain === evolving ||
+      e.measure === evolving ||
+      deps.some((d) => !d.hoisted) ||
+      ir.topoOrder([e.body]).some((n) => n.kind === 'expect' && n.measure === evolving);
     const b: Buffer = { id: buffers.length, domain, expr: e, hoisted: !readsEvolving, level, stored: false };
     buffers.push(b);
     byKey.set(e.id, b);
@@ -115,18 +121,25 @@ export function schedule(programs: Record<string, ProgramInput>, evolving: strin
         const free = [...freeVars(n)];
         if (free.length > 1) return n; // inline nested loop
         const m = n.measure;
-        if (free.length === 0) {
-          const canon = ir.expect(m, inner(m).id, ir.renameVars(n.body, new Map([[n.v, inner(m).id]]))) as ir.NodeOf<'expect'>;
-          return ir.load(bufferFor(null, canon).id, null, 0);
+        const u = free.length ? ir.varInfo(free[0]) : undefined;
+        const renames = new Map([[n.v, inner(m).id]]);
+        if (u) renames.set(u.id, outer(u.measure).id);
+        // renaming can turn the body into -x or s * x again: keep those outside the sum
+        let body = ir.renameVars(n.body, renames);
+        let wrap = (x: Node): Node => x;
+        for (;;) {
+          const outerWrap = wrap;
+          if (body.kind === 'op' && body.op === 'neg') {
+            wrap = (x) => outerWrap(ir.neg(x));
+            body = body.args[0];
+          } else if (body.kind === 'op' && body.op === 'mul' && ir.isStatic(body.args[0])) {
+            const s = body.args[0];
+            wrap = (x) => outerWrap(ir.mul(s, x));
+            body = body.args[1];
+          } else break;
         }
-        const u = ir.varInfo(free[0]);
-        const d = u.measure;
-        const canon = ir.expect(
-          m,
-          inner(m).id,
-          ir.renameVars(n.body, new Map([[n.v, inner(m).id], [u.id, outer(d).id]])),
-        ) as ir.NodeOf<'expect'>;
-        return ir.load(bufferFor(d, canon).id, u.id, 0);
+        const buffer = bufferFor(u ? u.measure : null, ir.expectNode(m, inner(m).id, body));
+        return wrap(ir.load(buffer.id, u ? u.id : null, 0));
       },
       memo,
     );
@@ -168,11 +181,16 @@ export function schedule(programs: Record<string, ProgramInput>, evolving: strin
     const needed = reachableBuffers(p.roots, buffers).filter((b) => !b.hoisted);
     const stages = makeStages(needed);
     // fuse the root outputs into the last stage of their domain when it is the
-    // deepest dependency; otherwise they get a stage of their own
+    // deepest dependency; otherwise they get a stage of their own. The host
+    // runs last: the outputs may read buffers that other stages of the same
+    // level (another domain) reduce.
     const rootLevel = Math.max(0, ...p.roots.flatMap((r) => loadsIn(r)).map((b) => (buffers[b].hoisted ? 0 : buffers[b].level)));
     const host = stages.find((s) => s.level === rootLevel && s.domain === p.domain);
-    if (host) host.outputs = p.roots;
-    else stages.push({ domain: p.domain, v: p.domain === null ? null : outer(p.domain).id, reductions: [], outputs: p.roots, level: rootLevel + 1 });
+    if (host) {
+      host.outputs = p.roots;
+      stages.splice(stages.indexOf(host), 1);
+      stages.push(host);
+    } else stages.push({ domain: p.domain, v: p.domain === null ? null : outer(p.domain).id, reductions: [], outputs: p.roots, level: rootLevel + 1 });
     plans[name] = { domain: p.domain, stages, roots: p.roots };
   }
 
