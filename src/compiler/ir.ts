@@ -162,6 +162,8 @@ export function isStatic(n: Node): boolean {
 
 export function neg(a: Node): Node {
   if (a.kind === 'op' && a.op === 'neg') return a.args[0];
+  // -(c * s) = (-c) * s for a number c
+  if (a.kind === 'op' && a.op === 'mul' && isNum(a.args[0])) return mul(num(-a.args[0].value), a.args[1]);
   // -(s * x) = (-s) * x for a static factor s: signs and constants gather in one hoistable factor
   if (a.kind === 'op' && a.op === 'mul' && isStatic(a.args[0]) && !isStatic(a.args[1])) return mul(neg(a.args[0]), a.args[1]);
   return op('neg', [a]);
@@ -210,6 +212,9 @@ export function square(a: Node): Node {
 export function div(a: Node, b: Node): Node {
   if (isNum(a, 0)) return num(0);
   if (isNum(b, 1)) return a;
+  // x / s = (1/s) * x for a static s: the reciprocal is hoisted out of the
+  // loops, a pair does one multiplication (within an ulp of the division)
+  if (isStatic(b) && !isStatic(a)) return mul(op('div', [num(1), b]), a);
   return op('div', [a, b]);
 }
 
