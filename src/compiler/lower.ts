@@ -8,7 +8,7 @@
 // lowers to `null` and stays silent upward, so one run reports every
 // independent mistake.
 
-import type { Decl, DeclOf, Expr, ExprOf, Program } from './ast.js';
+import type { Decl, DeclOf, Expr, ExprOf, Program, Space } from './ast.js';
 import { error, type Diagnostic, type Span } from './diagnostics.js';
 import * as ir from './ir.js';
 import type { Node } from './ir.js';
@@ -95,6 +95,7 @@ class Lowering {
   private readonly letsInProgress = new Set<string>();
   private readonly callStack: string[] = [];
   private readonly usedOverrides = new Set<string>();
+  private binders?: Set<string>;
 
   constructor(
     private readonly program: Program,
@@ -115,7 +116,8 @@ class Lowering {
     for (const name of Object.keys(this.options.overrides ?? {}))
       if (!this.usedOverrides.has(name)) {
         const decl = this.named.get(name);
-        this.err(undefined, decl ? `--set ${name}: '${name}' is not a let constant` : `--set ${name}: no let constant named '${name}' in this spec`);
+        const lets = [...this.named.values()].filter((x) => x.kind === 'let').map((x) => x.name);
+        this.err(undefined, decl ? `--set ${name}: '${name}' is not a let constant` : `--set ${name}: no let constant named '${name}' in this spec${this.suggest(name, lets)}`);
       }
     const errors = this.diags.filter((d) => d.severity === 'error');
     return { ir: errors.length ? undefined : ir_, diagnostics: this.sorted() };
@@ -172,10 +174,14 @@ class Lowering {
       this.err(d.nameSpan, `'${d.name}' is declared twice (first at line ${prev.nameSpan.line})`);
       return;
     }
-    if (d.kind === 'fn' && RESERVED_FUNCTIONS.has(d.name)) {
+    if (RESERVED_FUNCTIONS.has(d.name)) {
       this.err(d.nameSpan, `'${d.name}' is a built-in function and cannot be redeclared`);
       return;
     }
+    if (d.kind === 'fn')
+      d.params.forEach((p, i) => {
+        if (d.params.findIndex((q) => q.name === p.name) < i) this.err(p.span, `the parameter '${p.name}' of '${d.name}' appears twice`);
+      });
     if (['pi', 'n', 't'].includes(d.name)) {
       this.err(d.nameSpan, `'${d.name}' is a built-in name and cannot be redeclared`);
       return;
@@ -220,6 +226,7 @@ class Lowering {
     }
     for (const d of this.named.values()) {
       if (d.kind === 'state') {
+        this.checkSpace(d.space);
         const init = this.expr(d.init, this.constEnv());
         const t = typeOfSpace(d.space);
         if (init && !sameType(init.type, t) && !(t.t === 'vec' && init.type.t === 'vec' && init.type.n === t.n))
@@ -316,7 +323,20 @@ class Lowering {
     return v[0];
   }
 
+  /** Block names of a record space are distinct (at every depth). */
+  private checkSpace(space: Space): boolean {
+    if (space.kind !== 'record') return true;
+    let ok = true;
+    space.blocks.forEach((b, i) => {
+      const first = space.blocks.findIndex((c) => c.name === b.name);
+      if (first < i) ok = !!this.err(b.nameSpan, `the block '${b.name}' appears twice in this space`);
+      if (!this.checkSpace(b.space)) ok = false;
+    });
+    return ok;
+  }
+
   private measure(d: DeclOf<'measure'>): MeasureIR | null {
+    if (!this.checkSpace(d.space)) return null;
     const type = typeOfSpace(d.space);
     const dim = sizeOf(type);
     if (d.source.kind === 'file') {
@@ -344,7 +364,22 @@ class Lowering {
     }
     if (e.kind !== 'call' || !DISTRIBUTIONS.has(e.callee))
       return this.err(e.span, 'expected a distribution: normal(mean, std), uniform(low, high), sphere(radius) or mixture([weights], D1, ...)');
-    const args = e.args;
+    // named arguments (`normal(mean = 0, std = 1)`) are put in their positions
+    const PARAMS: Record<string, string[]> = { normal: ['mean', 'std'], uniform: ['low', 'high'], sphere: ['radius'], mixture: ['weights'] };
+    const params = PARAMS[e.callee];
+    const args = [...e.args];
+    if (e.args.some((a) => a.name !== undefined)) {
+      const placed: (typeof args)[number][] = [];
+      for (const [i, a] of e.args.entries()) {
+        const k = a.name === undefined ? i : params.indexOf(a.name);
+        if (k < 0) return this.err(a.nameSpan ?? a.span, `${e.callee} has no argument '${a.name}' (it takes ${params.join(', ')})`);
+        if (placed[k]) return this.err(a.nameSpan ?? a.span, `${e.callee}: '${params[k] ?? `argument ${k + 1}`}' is given twice`);
+        placed[k] = a;
+      }
+      if (placed.length !== args.length || placed.some((a) => !a))
+        return this.err(e.span, `${e.callee}(${params.join(', ')}): an argument is missing`);
+      args.splice(0, args.length, ...placed);
+    }
     const arity = (n: number) => {
       if (args.length !== n || e.extra.length) {
         this.err(e.span, `${e.callee} takes ${n} argument${n > 1 ? 's' : ''}, got ${args.length}`);
@@ -428,11 +463,11 @@ class Lowering {
     const walk = (x: Expr, bound: Set<string>): void => {
       switch (x.kind) {
         case 'ident':
-          if (!bound.has(x.name) && !known(x.name)) this.err(x.span, `unknown name '${x.name}'${this.suggest(x.name)}`);
+          if (!bound.has(x.name) && !known(x.name)) this.unknownName(x, [...bound, ...this.named.keys()], []);
           return;
         case 'call':
           if (!this.named.has(x.callee) && !CALLABLE_OPS[x.callee] && !RESERVED_FUNCTIONS.has(x.callee) && !DISTRIBUTIONS.has(x.callee) && !RECORD_ONLY.has(x.callee))
-            this.err(x.calleeSpan, `unknown function '${x.callee}'${this.suggest(x.callee)}`);
+            this.err(x.calleeSpan, `unknown function '${x.callee}'${this.suggest(x.callee, this.functionNames())}`);
           for (const a of [...x.args, ...x.extra]) walk(a.value, bound);
           return;
         case 'expect': {
@@ -581,7 +616,21 @@ class Lowering {
     const columns = new Set<string>();
     let ok = every !== null;
     for (const item of d.items) {
-      const column = item.name ?? item.text;
+      const e0 = item.value;
+      const isPositions = e0.kind === 'call' && e0.callee === 'positions' && e0.args.length === 1 && e0.args[0].value.kind === 'ident';
+      // a positions item's column is its file name: NAME.npy
+      const column = item.name ?? (isPositions ? (e0.args[0].value as ExprOf<'ident'>).name : item.text);
+      const isEnergy = e0.kind === 'ident' && e0.name === energy?.name && (item.name === undefined || item.name === energy?.name);
+      if (column === 'step' || column === 't') {
+        this.err(item.nameSpan ?? item.span, `'${column}' is a column of every trace; name this item otherwise`);
+        ok = false;
+        continue;
+      }
+      if (energy && column === energy.name && !isEnergy) {
+        this.err(item.nameSpan ?? item.span, `the column '${column}' holds the energy; name this item otherwise`);
+        ok = false;
+        continue;
+      }
       if (columns.has(column)) {
         this.err(item.nameSpan ?? item.span, `the record column '${column}' appears twice`);
         ok = false;
@@ -700,7 +749,7 @@ class Lowering {
       return this.err(e.span, `'${e.name}' (the ${e.name === 'n' ? 'step index' : 'time'}) is only defined in noise, diffusion and scheme arguments`, env.notes);
     }
     const d = this.named.get(e.name);
-    if (!d) return this.err(e.span, `unknown name '${e.name}'${this.suggest(e.name)}`, env.notes);
+    if (!d) return this.unknownName(e, [...env.locals.keys(), ...this.named.keys()], env.notes);
     switch (d.kind) {
       case 'let': {
         const v = this.letValue(d);
@@ -723,7 +772,12 @@ class Lowering {
     }
   }
 
-  private suggest(name: string): string {
+  /**
+   * ` (did you mean 'X'?)` for the closest candidate within a third of the
+   * name's length (at least 1), never one that shares no letter with it
+   * (`x` does not suggest `F`).
+   */
+  private suggest(name: string, candidates: Iterable<string> = this.named.keys()): string {
     let best: string | undefined;
     let bestD = Infinity;
     const dist = (a: string, b: string) => {
@@ -739,14 +793,45 @@ class Lowering {
       }
       return dp[b.length];
     };
-    for (const cand of this.named.keys()) {
+    for (const cand of candidates) {
       const d = dist(name, cand);
       if (d < bestD) {
         bestD = d;
         best = cand;
       }
     }
-    return best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? ` (did you mean '${best}'?)` : '';
+    return best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) && bestD < Math.max(name.length, best.length)
+      ? ` (did you mean '${best}'?)`
+      : '';
+  }
+
+  /** Names a call may resolve to: fn/kernel declarations and built-in functions. */
+  private functionNames(): string[] {
+    return [...[...this.named.values()].filter((d) => d.kind === 'fn').map((d) => d.name), ...RESERVED_FUNCTIONS];
+  }
+
+  /** Names bound by some `E[x ~ mu]` of the spec (for the hint on an unbound binder). */
+  private binderNames(): Set<string> {
+    if (this.binders) return this.binders;
+    const names = new Set<string>();
+    const visit = (x: unknown): void => {
+      if (Array.isArray(x)) x.forEach(visit);
+      else if (x && typeof x === 'object') {
+        const o = x as { kind?: unknown };
+        if (o.kind === 'expect') for (const b of (o as ExprOf<'expect'>).binders) for (const n of b.names) names.add(n.name);
+        Object.values(o).forEach(visit);
+      }
+    };
+    visit(this.program.decls);
+    return (this.binders = names);
+  }
+
+  /** The error for an unknown name, with a hint when it is a binder used outside its expectation. */
+  private unknownName(e: ExprOf<'ident'>, candidates: Iterable<string>, notes: string[]): null {
+    const outside = this.binderNames().has(e.name)
+      ? [`'${e.name}' is bound by E[${e.name} ~ ...] only in the product that follows it, which stops at '+' or '-'; to integrate a sum write E[${e.name} ~ ...] (a + b)`]
+      : [];
+    return this.err(e.span, `unknown name '${e.name}'${outside.length ? '' : this.suggest(e.name, candidates)}`, [...notes, ...outside]);
   }
 
   private binary(e: ExprOf<'binary'>, env: Env): V {
@@ -860,13 +945,16 @@ class Lowering {
     if (DISTRIBUTIONS.has(e.callee))
       return this.err(e.calleeSpan, `'${e.callee}' is a distribution: it can only follow '~' in a particles or sample declaration`, env.notes);
     if (RECORD_ONLY.has(e.callee)) return this.err(e.calleeSpan, `'${e.callee}(...)' can only be a record item`, env.notes);
-    return this.err(e.calleeSpan, `unknown function '${e.callee}'${this.suggest(e.callee)}`, env.notes);
+    return this.err(e.calleeSpan, `unknown function '${e.callee}'${this.suggest(e.callee, this.functionNames())}`, env.notes);
   }
 
   private expectation(e: ExprOf<'expect'>, env: Env): V {
     if (env.mode === 'const') return this.err(e.span, 'an expectation is not a constant', env.notes);
     const locals = new Map(env.locals);
     const bound: { measure: string; v: number }[] = [];
+    const names = e.binders.flatMap((b) => b.names);
+    const twice = names.find((n, i) => names.findIndex((x) => x.name === n.name) < i);
+    if (twice) return this.err(twice.span, `the name '${twice.name}' is bound twice in this expectation`, env.notes);
     for (const b of e.binders) {
       const m = this.named.get(b.measure);
       if (!m) return this.err(b.measureSpan, `unknown measure '${b.measure}'${this.suggest(b.measure)}`, env.notes);

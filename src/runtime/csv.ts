@@ -49,7 +49,7 @@ interface Field {
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
-const COLUMN_NAME = /^[A-Za-z_][A-Za-z0-9_.]*(\[\d+\])?$/;
+const COLUMN_NAME = /^[\p{L}_][\p{L}\p{N}_.']*(\[\d+\])?$/u;
 
 export function readPointsCsv(opts: PointsCsvOptions): PointsCsv {
   const { specFile, specSpan, relPath, width } = opts;
@@ -107,7 +107,7 @@ export function readPointsCsv(opts: PointsCsvOptions): PointsCsv {
           `the header names ${header.fields.length} columns but row ${line} has ${fields.length} values`,
         );
     } else if (fields.length !== first.count) {
-      throw at(rowStart, rowEnd, `row ${line} has ${fields.length} values, expected ${first.count}`, [
+      throw at(rowStart, rowEnd, `row ${line} has ${fields.length} value${fields.length === 1 ? '' : 's'}, expected ${first.count}`, [
         `the column count is set by row ${first.line}, which has ${first.count}`,
       ]);
     }
