@@ -61,8 +61,8 @@ export const StringLiteral = createToken({
 
 /**
  * A `"` with no closing `"` on its line. Kept out of the parser's tokens
- * (group `unterminated`) and reported by parse(), so the rest of the line does
- * not cause further errors.
+ * (group `unterminated`) and reported by parse(), which hands the parser a
+ * string in its place, so the rest of the line does not cause further errors.
  */
 export const UnterminatedString = createToken({
   name: 'UnterminatedString',

@@ -522,9 +522,13 @@ export function parse(text: string, file: string): ParseResult {
       diagnostics.push(error(file, locator.span(t.startOffset, t.startOffset + t.image.length), message));
     }
 
-    parser.input = lexed.tokens;
+    // An unterminated string stands in for the string the parser expects
+    // there (a title, a file name), so that it causes no second error.
+    const unterminated = (lexed.groups.unterminated ?? []).map((t) => ({ ...t, tokenType: T.StringLiteral, tokenTypeIdx: T.StringLiteral.tokenTypeIdx! }));
+    parser.input = unterminated.length ? [...lexed.tokens, ...unterminated].sort((a, b) => a.startOffset - b.startOffset) : lexed.tokens;
     const cst = parser.program() as ProgramCstNode;
-    for (const e of parser.errors) diagnostics.push(syntaxDiagnostic(e, locator, file));
+    const reported = new Set(unterminated.map((t) => t.startOffset));
+    for (const e of parser.errors) if (!reported.has(e.token.startOffset)) diagnostics.push(syntaxDiagnostic(e, locator, file));
 
     const converted = toProgram(cst, text, file);
     diagnostics.push(...converted.diagnostics);

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FlowRun } from '../api.js';
+import { error, FlowError } from '../compiler/diagnostics.js';
 
 export interface Golden {
   flowc: string;
@@ -35,7 +36,8 @@ function selectRows(rows: number[][]): number[][] {
 }
 
 function finalStats(run: FlowRun): Golden['final'] {
-  const out: Golden['final'] = {};
+  // entries, then fromEntries: a measure may be called '__proto__', which an assignment would not store
+  const out: [string, Golden['final'][string]][] = [];
   for (const s of run.result.snapshots) {
     const last = s.records[s.records.length - 1];
     if (!last) continue;
@@ -44,9 +46,9 @@ function finalStats(run: FlowRun): Golden['final'] {
     for (let i = 0; i < s.size; i++) for (let c = 0; c < s.dim; c++) mean[c] += last[i * s.dim + c] / s.size;
     for (let i = 0; i < s.size; i++) for (let c = 0; c < s.dim; c++) sq[c] += (last[i * s.dim + c] - mean[c]) ** 2 / s.size;
     const first = Array.from({ length: Math.min(3, s.size) }, (_, i) => Array.from(last.subarray(i * s.dim, (i + 1) * s.dim)));
-    out[s.column] = { mean, std: sq.map(Math.sqrt), first };
+    out.push([s.column, { mean, std: sq.map(Math.sqrt), first }]);
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 export function makeGolden(spec: string, run: FlowRun, version: string, set: Record<string, number[]>, tolerance = DEFAULT_TOLERANCE): Golden {
@@ -63,8 +65,24 @@ export function makeGolden(spec: string, run: FlowRun, version: string, set: Rec
   };
 }
 
+/** Read a golden file; a file that is not one is a diagnostic naming it, not a crash. */
 export function readGolden(file: string): Golden {
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as Golden;
+  const fail = (why: string) =>
+    new FlowError(error(file, undefined, `not a valid golden file: ${why}; recreate it with: flowc golden ${file.replace(/\.golden\.json$/, '.flow')}`));
+  let g: Golden;
+  try {
+    g = JSON.parse(fs.readFileSync(file, 'utf8')) as Golden;
+  } catch (e) {
+    throw fail(e instanceof SyntaxError ? `invalid JSON (${e.message})` : `cannot read it (${(e as Error).message})`);
+  }
+  const isNums = (x: unknown) => Array.isArray(x) && x.every((v) => typeof v === 'number');
+  if (typeof g !== 'object' || g === null) throw fail('expected a JSON object');
+  if (typeof g.tolerance?.rtol !== 'number' || typeof g.tolerance?.atol !== 'number') throw fail("'tolerance' needs numbers rtol and atol");
+  if (typeof g.steps !== 'number' || typeof g.status !== 'string') throw fail("'steps' must be a number and 'status' a string");
+  if (!Array.isArray(g.trace?.columns) || !Array.isArray(g.trace?.rows) || !g.trace.rows.every(isNums)) throw fail("'trace' needs 'columns' and rows of numbers");
+  if (typeof g.final !== 'object' || g.final === null || !Object.values(g.final).every((f) => isNums(f?.mean) && isNums(f?.std) && Array.isArray(f?.first) && f.first.every(isNums)))
+    throw fail("'final' needs, per measure, 'mean', 'std' and 'first' as numbers");
+  return g;
 }
 
 /** Differences between a golden and a fresh run, as readable lines (empty: match). */
@@ -95,7 +113,7 @@ export function compareGolden(golden: Golden, run: FlowRun): string[] {
   }
   const fin = finalStats(run);
   for (const [name, g] of Object.entries(golden.final)) {
-    const f = fin[name];
+    const f = Object.hasOwn(fin, name) ? fin[name] : undefined;
     if (!f) {
       diffs.push(`final: no recorded measure ${name}`);
       continue;

@@ -70,10 +70,11 @@ const num = (x: number) => (Number.isFinite(x) ? x.toPrecision(6) : String(x));
 function divergenceDiagnostic(file: string, run: FlowRun): Diagnostic | undefined {
   const d = run.result.divergence;
   if (!d) return undefined;
+  const rows = run.result.trace.rows;
   return {
     severity: 'error',
     file,
-    message: `the run diverged at step ${d.step}: ${d.quantity} is ${d.value}; the outputs hold the ${run.result.trace.rows.length} record(s) made before it (try a smaller step)`,
+    message: `the run diverged at step ${d.step}: ${d.quantity} is ${d.value}; the outputs keep what was recorded up to step ${rows[rows.length - 1]?.[0] ?? 0} (${rows.length} record${rows.length === 1 ? '' : 's'}); try a smaller step`,
   };
 }
 
@@ -245,6 +246,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('compile and run gradient flows on probability measures')
     .version(VERSION)
     .exitOverride()
+    .showHelpAfterError("(run 'flowc --help' for usage)")
     .configureOutput({ writeOut: out, writeErr: err });
   const setOpt = ['--set <NAME=VALUE>', 'override a let constant (repeatable)', parseSet, {}] as const;
 

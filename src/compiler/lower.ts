@@ -295,7 +295,8 @@ class Lowering {
     this.letsInProgress.add(d.name);
     let v = this.expr(d.value, this.constEnv());
     if (v && v.type.t === 'record') v = this.err(d.value.span, `a let constant must be a scalar or a vector, not a record`);
-    const override = this.options.overrides?.[d.name];
+    const overrides = this.options.overrides ?? {};
+    const override = Object.hasOwn(overrides, d.name) ? overrides[d.name] : undefined;
     if (override && v) {
       this.usedOverrides.add(d.name);
       if (override.length !== v.comps.length)
@@ -466,7 +467,7 @@ class Lowering {
           if (!bound.has(x.name) && !known(x.name)) this.unknownName(x, [...bound, ...this.named.keys()], []);
           return;
         case 'call':
-          if (!this.named.has(x.callee) && !CALLABLE_OPS[x.callee] && !RESERVED_FUNCTIONS.has(x.callee) && !DISTRIBUTIONS.has(x.callee) && !RECORD_ONLY.has(x.callee))
+          if (!this.named.has(x.callee) && !Object.hasOwn(CALLABLE_OPS, x.callee) && !RESERVED_FUNCTIONS.has(x.callee) && !DISTRIBUTIONS.has(x.callee) && !RECORD_ONLY.has(x.callee))
             this.err(x.calleeSpan, `unknown function '${x.callee}'${this.suggest(x.callee, this.functionNames())}`);
           for (const a of [...x.args, ...x.extra]) walk(a.value, bound);
           return;
@@ -517,7 +518,7 @@ class Lowering {
       return undefined;
     }
     const known: Record<string, string[]> = { euler: ['step', 'steps'], jko: ['step', 'steps', 'inner', 'tol'] };
-    const names = known[d.name];
+    const names = Object.hasOwn(known, d.name) ? known[d.name] : undefined;
     if (!names) {
       this.err(d.nameSpan, `unknown scheme '${d.name}' (expected euler or jko)`);
       return undefined;
@@ -559,7 +560,7 @@ class Lowering {
       dab: { args: ['alpha', 'beta'], kernel: true },
       W2natural: { args: ['eps', 'lambda', 'basis'], kernel: true },
     };
-    const spec = known[d.name];
+    const spec = Object.hasOwn(known, d.name) ? known[d.name] : undefined;
     if (!spec) {
       this.err(d.nameSpan, `unknown metric '${d.name}' (expected W2, KL, WFR, euclid, dab or W2natural)`);
       return;
@@ -892,7 +893,8 @@ class Lowering {
     }
     if (decl) return this.err(e.calleeSpan, `'${e.callee}' is not a function`, env.notes);
     if (named) return this.err(named.nameSpan ?? named.span, `named arguments are not allowed in a call of '${e.callee}'`, env.notes);
-    const opName = CALLABLE_OPS[e.callee];
+    // own keys only: a user's name such as 'constructor' must not find Object.prototype's
+    const opName = Object.hasOwn(CALLABLE_OPS, e.callee) ? CALLABLE_OPS[e.callee] : undefined;
     const arity = (n: number): boolean => {
       if (e.args.length === n && !e.extra.length) return true;
       this.err(e.span, `${e.callee} takes ${n} argument${n === 1 ? '' : 's'}, got ${e.args.length}${e.extra.length ? ' and arguments after ;' : ''}`, env.notes);

@@ -112,8 +112,8 @@ export function schedule(programs: Record<string, ProgramInput>, evolving: strin
     return b;
   };
 
-  /** Replace liftable expectations by loads, innermost first. */
-  const lift = (root: Node, memo: Map<number, Node>): Node =>
+  /** Replace liftable expectations by loads, innermost first (one pass). */
+  const liftOnce = (root: Node, memo: Map<number, Node>): Node =>
     ir.rewrite(
       root,
       (n) => {
@@ -143,6 +143,16 @@ export function schedule(programs: Record<string, ProgramInput>, evolving: strin
       },
       memo,
     );
+  // Rebuilding a node through the smart constructors can make a new expect
+  // node inside it (E[b] with b = -x becomes -E[x]) that the pass did not
+  // visit: lift again until nothing changes.
+  const lift = (root: Node, memo: Map<number, Node>): Node => {
+    for (let r = root; ; ) {
+      const next = liftOnce(r, memo);
+      if (next === r) return r;
+      r = next;
+    }
+  };
 
   const lifted: Record<string, { domain: string | null; roots: Node[] }> = {};
   for (const [name, p] of Object.entries(programs)) {

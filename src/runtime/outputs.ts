@@ -37,6 +37,8 @@ export function writeRunFiles(dir: string, result: RunResult, runJson: object): 
     files.push(name);
   }
   files.push('run.json');
-  writeFileAtomic(path.join(dir, 'run.json'), JSON.stringify({ ...runJson, files }, null, 2) + '\n');
+  // JSON has no NaN or infinities: a diverged run's figures are written as the strings "NaN", "Infinity", "-Infinity"
+  const finite = (_key: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
+  writeFileAtomic(path.join(dir, 'run.json'), JSON.stringify({ ...runJson, files }, finite, 2) + '\n');
   return files;
 }

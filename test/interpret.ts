@@ -1,0 +1,110 @@
+// A slow, obviously correct interpreter of the scalar IR (src/compiler/ir.ts),
+// used by the tests as an oracle independent of scheduling and code
+// generation. It evaluates an expression tree directly from its definition:
+// numbers, parameters and point-variable components are looked up, ops are
+// applied through the op table's `evaluate`, and `E[j~m] body` is the plain
+// average of `body` over the points of m with j bound to each point in turn.
+//
+// Results are memoised per node and per binding of the node's free variables
+// only, which keeps shared DAGs (derivatives reuse their primal nodes) cheap
+// without changing what is computed.
+
+import * as ir from '../src/compiler/ir.js';
+import type { Node } from '../src/compiler/ir.js';
+import { OPS } from '../src/compiler/ops.js';
+
+export interface InterpretEnv {
+  /** value of component c of parameter `name` */
+  param(name: string, c: number): number;
+  /** points of a measure, row-major (size × dim) */
+  measure(name: string): { data: Float64Array; size: number; dim: number };
+}
+
+export interface Binding {
+  data: Float64Array;
+  /** row offset of the bound point */
+  offset: number;
+}
+
+/** Evaluate `root` with the free point variables bound as given. */
+export function interpret(root: Node, env: InterpretEnv, free: Map<number, Binding> = new Map()): number {
+  const freeVars = ir.freeVarsOf();
+  const bound = new Map(free);
+  const memo = new Map<string, number>();
+  const keyOf = (n: Node): string => {
+    let key = String(n.id);
+    for (const v of freeVars(n)) {
+      const b = bound.get(v);
+      if (!b) throw new Error(`interpret: unbound point variable ${v}`);
+      key += `|${v}:${b.offset}:${ids.get(b.data) ?? register(b.data)}`;
+    }
+    return key;
+  };
+  const ids = new Map<Float64Array, number>();
+  const register = (a: Float64Array) => {
+    ids.set(a, ids.size);
+    return ids.size - 1;
+  };
+
+  const go = (n: Node): number => {
+    const key = keyOf(n);
+    const hit = memo.get(key);
+    if (hit !== undefined) return hit;
+    let out: number;
+    switch (n.kind) {
+      case 'num':
+        out = n.value;
+        break;
+      case 'param':
+        out = env.param(n.name, n.c);
+        break;
+      case 'var': {
+        const b = bound.get(n.v)!;
+        out = b.data[b.offset + n.c];
+        break;
+      }
+      case 'op':
+        out = OPS[n.op].evaluate(n.args.map(go));
+        break;
+      case 'expect': {
+        const m = env.measure(n.measure);
+        const saved = bound.get(n.v);
+        let s = 0;
+        for (let j = 0; j < m.size; j++) {
+          bound.set(n.v, { data: m.data, offset: j * m.dim });
+          s += go(n.body);
+        }
+        if (saved) bound.set(n.v, saved);
+        else bound.delete(n.v);
+        out = s / m.size;
+        break;
+      }
+      case 'load':
+        throw new Error('interpret: the interpreter reads unscheduled IR only (found a load)');
+      default:
+        return ir.assertNever(n);
+    }
+    memo.set(key, out);
+    return out;
+  };
+  return go(root);
+}
+
+/** An environment from plain maps (parameters by `name:c`). */
+export function envOf(
+  params: Record<string, number[]>,
+  measures: { name: string; data: Float64Array; size: number; dim: number }[],
+): InterpretEnv {
+  return {
+    param(name, c) {
+      const v = params[name]?.[c];
+      if (v === undefined) throw new Error(`interpret: unknown parameter ${name}[${c}]`);
+      return v;
+    },
+    measure(name) {
+      const m = measures.find((x) => x.name === name);
+      if (!m) throw new Error(`interpret: unknown measure ${name}`);
+      return m;
+    },
+  };
+}
