@@ -132,7 +132,7 @@ export const OPS: Record<OpName, OpDef> = {
     evaluate: ([a, b]) => (b === 0 ? 0 : a / b),
     partial: ([a, b], k) =>
       k === 0 ? ir.op('divz', [one(), b]) : ir.neg(ir.op('divz', [a, ir.mul(b, b)])),
-    js: ([a, b]) => `(${b} === 0 ? 0 : ${a} / ${b})`,
+    js: ([a, b]) => `(${b} == 0 ? 0 : ${a} / ${b})`,
   },
 };
 

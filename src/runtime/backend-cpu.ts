@@ -5,16 +5,26 @@
 
 import type { Compiled } from '../compiler/compile.js';
 import { QUERY, type Stage } from '../compiler/schedule.js';
+import { STAGE_PARAMS } from '../compiler/codegen-js.js';
 import type { MeasureData } from './inputs.js';
 
-type StageFn = (P: Float64Array, D: Float64Array[], S: Int32Array, B: Float64Array[], OUT: Float64Array) => void;
+export type StageFn = (
+  P: Float64Array,
+  D: Float64Array[],
+  S: Int32Array,
+  B: Float64Array[],
+  OUT: Float64Array,
+  i0: number,
+  i1: number,
+  SUMS: Float64Array[] | null,
+) => void;
 
 const cache = new Map<string, StageFn>();
 
-function compileStage(source: string): StageFn {
+export function compileStage(source: string): StageFn {
   let fn = cache.get(source);
   if (!fn) {
-    fn = new Function('P', 'D', 'S', 'B', 'OUT', source) as StageFn;
+    fn = new Function(...STAGE_PARAMS, source) as StageFn;
     cache.set(source, fn);
   }
   return fn;
@@ -41,9 +51,11 @@ export class CpuBackend implements Backend {
   private readonly S: Int32Array;
   private readonly B: Float64Array[];
   private readonly stages: Record<'setup' | 'velocity' | 'observe', { fn: StageFn; stage: Stage }[]>;
+  private readonly layout: Compiled['layout'];
 
   constructor(compiled: Compiled, measures: MeasureData[], positions: Float64Array) {
     const { layout, plan, kernels } = compiled;
+    this.layout = layout;
     this.params = new Float64Array(layout.param.size);
     for (const p of compiled.ir.params) p.value.forEach((v, c) => (this.params[layout.param.get(`${p.name}:${c}`)!] = v));
     const slots = layout.slot.size;
@@ -70,7 +82,11 @@ export class CpuBackend implements Backend {
   }
 
   private run(which: 'setup' | 'velocity' | 'observe', out: Float64Array): void {
-    for (const s of this.stages[which]) s.fn(this.params, this.D, this.S, this.B, out);
+    for (const s of this.stages[which]) s.fn(this.params, this.D, this.S, this.B, out, 0, this.domainSize(s.stage), null);
+  }
+
+  private domainSize(stage: Stage): number {
+    return stage.domain === null ? 1 : this.S[this.layout.slot.get(stage.domain)!];
   }
 
   setup(): void {
