@@ -203,7 +203,7 @@ for (const [N, d, warm, timed] of CONFIGS) {
   if (N <= 1024) {
     const xSim = mu.data.slice();
     const backend = new CpuBackend(compiled, measures, xSim);
-    const run = simulate(compiled, measures, xSim, backend);
+    const run = await simulate(compiled, measures, xSim, backend);
     simulateCheck = run.steps === steps && maxRelDiff(run.positions, xFlowc) === 0;
     if (!simulateCheck) log(`N=${N} d=${d}: WARNING the bench's flowc loop differs from simulate()`);
   }

@@ -57,14 +57,14 @@ export function prepareInputs(compiled: Compiled): { measures: MeasureData[]; wa
   return loadMeasures(compiled.ir);
 }
 
-export function runCompiled(compiled: Compiled, options: RunOptions = {}, compileMs = 0): FlowRun {
+export async function runCompiled(compiled: Compiled, options: RunOptions = {}, compileMs = 0): Promise<FlowRun> {
   const t0 = performance.now();
   const { measures, warnings } = prepareInputs(compiled);
   const particles = measures.find((m) => m.name === compiled.ir.particles)!;
   const positions = particles.data.slice();
   const inputs = performance.now() - t0;
   const backend = new CpuBackend(compiled, measures, positions);
-  const result = simulate(compiled, measures, positions, backend, { onStep: options.onStep });
+  const result = await simulate(compiled, measures, positions, backend, { onStep: options.onStep });
   return {
     compiled,
     measures,
@@ -75,9 +75,9 @@ export function runCompiled(compiled: Compiled, options: RunOptions = {}, compil
   };
 }
 
-export function runFile(file: string, options: RunOptions = {}): FlowRun {
+export async function runFile(file: string, options: RunOptions = {}): Promise<FlowRun> {
   const t0 = performance.now();
   const { compiled, warnings } = compileOrThrow(file, options);
-  const run = runCompiled(compiled, options, performance.now() - t0);
+  const run = await runCompiled(compiled, options, performance.now() - t0);
   return { ...run, warnings: [...warnings, ...run.warnings] };
 }

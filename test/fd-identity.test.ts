@@ -619,7 +619,7 @@ scheme euler(step = 0.1, steps = 1)
 });
 
 describe('particles started at one point stay together under the plain flow', () => {
-  it('bit for bit, under ½MMD² with a Gaussian kernel', () => {
+  it('bit for bit, under ½MMD² with a Gaussian kernel', async () => {
     const init = [
       [0.3, -0.2],
       [0.3, -0.2],
@@ -651,7 +651,7 @@ record every 10: F, positions(mu)
       'init.csv': csv(init),
       'target.csv': csv(target),
     });
-    const run = runFile(path.join(dir, 'together.flow'));
+    const run = await runFile(path.join(dir, 'together.flow'));
     expect(run.result.status).toBe('ok');
     const x = run.result.positions;
     const groups = new Map<string, number[]>();

@@ -165,7 +165,7 @@ describe.concurrent('hostile identifiers', () => {
     for (const src of [...sources, kernelsText(c)])
       for (const name of names) expect(asWord(name).test(src), `'${name}' in:\n${src}`).toBe(false);
     // and Math is only ever Math.<function>
-    for (const src of sources) expect(src.replace(/\bMath\.(exp|log|sqrt|abs|sign|floor|sin|cos|tanh|max|min|pow|hypot)\(/g, '')).not.toMatch(/\bMath\b/);
+    for (const src of sources) expect(src.replace(/\bMath\.[a-z]\w*\(/g, '')).not.toMatch(/\bMath\b/);
 
     // the CLI prints the same kernels
     const emitted = await flowc(['compile', 'hostile.flow', '--emit', 'kernels'], dir);

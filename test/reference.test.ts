@@ -43,14 +43,14 @@ describe('reference scenarios', () => {
     describe(name, () => {
       const dir = path.join(REFERENCE, name);
 
-      it('matches every recorded F and the final positions', () => {
+      it('matches every recorded F and the final positions', async () => {
         if (!fs.existsSync(dir)) throw new Error(`reference scenario missing: ${dir}`);
         const expected = readExpected(dir);
         const { rtol, atol } = expected.tolerance;
         expect(rtol).toBeGreaterThan(0);
         expect(atol).toBeGreaterThanOrEqual(0);
 
-        const run = runFile(path.join(dir, 'spec.flow'));
+        const run = await runFile(path.join(dir, 'spec.flow'));
         expect(run.result.status, run.result.divergence ? JSON.stringify(run.result.divergence) : '').toBe('ok');
 
         // the trace: every reference row is recorded, at the same step and time

@@ -17,11 +17,11 @@ describe('specs/ match their golden files', () => {
     expect(specs.some((f) => /^seed\s+\d+/m.test(fs.readFileSync(path.join(dir, f), 'utf8')))).toBe(true);
   });
   for (const f of specs)
-    it(f, () => {
+    it(f, async () => {
       const spec = path.join(dir, f);
       expect(fs.existsSync(goldenPath(spec)), `${f} has no golden file`).toBe(true);
       const golden = readGolden(goldenPath(spec));
       const { compiled } = compileOrThrow(spec, { set: golden.set, steps: golden.steps });
-      expect(compareGolden(golden, runCompiled(compiled))).toEqual([]);
+      expect(compareGolden(golden, await runCompiled(compiled))).toEqual([]);
     });
 });

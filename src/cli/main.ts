@@ -112,7 +112,7 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
   const dir = opts.out ?? path.join('runs', compiled.ir.flow.name);
   // fail on the output folder before spending time on the run
   ensureFreshDir(dir, !!opts.force);
-  const run = runCompiled(compiled, { set: opts.set, steps: opts.steps }, compileMs);
+  const run = await runCompiled(compiled, { set: opts.set, steps: opts.steps }, compileMs);
   report([...warnings, ...run.warnings].filter((d) => d.severity === 'warning'));
   const w0 = performance.now();
   let files = writeRunFiles(dir, run.result, runJson(spec, run, opts.set, 0));
@@ -181,10 +181,10 @@ function cmdCompile(spec: string, opts: { emit: string; set: Record<string, numb
   return 0;
 }
 
-function cmdGolden(spec: string, opts: { set: Record<string, number[]>; steps?: number; rtol?: number; atol?: number }): number {
+async function cmdGolden(spec: string, opts: { set: Record<string, number[]>; steps?: number; rtol?: number; atol?: number }): Promise<number> {
   const t0 = performance.now();
   const { compiled } = compileOrThrow(spec, { set: opts.set, steps: opts.steps });
-  const run = runCompiled(compiled, { set: opts.set, steps: opts.steps }, performance.now() - t0);
+  const run = await runCompiled(compiled, { set: opts.set, steps: opts.steps }, performance.now() - t0);
   const golden = makeGolden(spec, run, VERSION, opts.set, { rtol: opts.rtol ?? DEFAULT_TOLERANCE.rtol, atol: opts.atol ?? DEFAULT_TOLERANCE.atol });
   const file = goldenPath(spec);
   fs.writeFileSync(file, JSON.stringify(golden, null, 1) + '\n');
@@ -210,7 +210,7 @@ function findGoldenSpecs(paths: string[]): string[] {
   return found;
 }
 
-function cmdTest(paths: string[]): number {
+async function cmdTest(paths: string[]): Promise<number> {
   const specs = findGoldenSpecs(paths.length ? paths : ['.']);
   if (!specs.length) {
     err(`no golden files found under ${paths.length ? paths.join(', ') : '.'}; create one with: flowc golden SPEC.flow\n`);
@@ -222,7 +222,7 @@ function cmdTest(paths: string[]): number {
     try {
       const golden = readGolden(goldenPath(spec));
       const { compiled } = compileOrThrow(spec, { set: golden.set, steps: golden.steps });
-      const run = runCompiled(compiled, {});
+      const run = await runCompiled(compiled, {});
       const diffs = compareGolden(golden, run);
       if (diffs.length) {
         failed++;
@@ -292,15 +292,15 @@ export async function main(argv: string[]): Promise<number> {
     .option('--steps <n>', 'override the number of steps', parseCount)
     .option('--rtol <x>', `relative tolerance (default ${DEFAULT_TOLERANCE.rtol})`, parseTol)
     .option('--atol <x>', `absolute tolerance (default ${DEFAULT_TOLERANCE.atol})`, parseTol)
-    .action((spec, opts) => {
-      code = cmdGolden(spec, opts);
+    .action(async (spec, opts) => {
+      code = await cmdGolden(spec, opts);
     });
   program
     .command('test')
     .description('re-run every spec with a golden file and compare')
     .argument('[paths...]', 'spec files or folders (default: the current folder)')
-    .action((paths: string[]) => {
-      code = cmdTest(paths);
+    .action(async (paths: string[]) => {
+      code = await cmdTest(paths);
     });
 
   try {

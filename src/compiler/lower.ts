@@ -76,6 +76,11 @@ interface Env {
   energy?: boolean;
 }
 
+/** Largest dimension of a space (code is unrolled per coordinate). */
+const MAX_DIM = 4096;
+/** Most numbers in one measure: 2^27 float64 = 1 GiB. */
+const MAX_VALUES = 2 ** 27;
+
 const RESERVED_FUNCTIONS = new Set([...Object.keys(CALLABLE_OPS), 'sum', 'dot', 'norm', 'mmd2', 'interaction', 'potential']);
 const DISTRIBUTIONS = new Set(['normal', 'uniform', 'sphere', 'mixture']);
 const RECORD_ONLY = new Set(['positions', 'weights', 'w2', 'dissipation']);
@@ -169,6 +174,8 @@ class Lowering {
   }
 
   private declare(d: Named): void {
+    if (d.kind === 'fn' && d.role === 'kernel' && d.params.length !== 2)
+      this.err(d.nameSpan, `a kernel takes two points, k(x, y); '${d.name}' takes ${d.params.length} (declare it with fn)`);
     const prev = this.named.get(d.name);
     if (prev) {
       this.err(d.nameSpan, `'${d.name}' is declared twice (first at line ${prev.nameSpan.line})`);
@@ -326,6 +333,8 @@ class Lowering {
 
   /** Block names of a record space are distinct (at every depth). */
   private checkSpace(space: Space): boolean {
+    if (space.kind === 'vec' && space.dim > MAX_DIM)
+      return !!this.err(space.span, `R^${space.dim} is too large: flowc writes one loop body per coordinate, up to R^${MAX_DIM}`);
     if (space.kind !== 'record') return true;
     let ok = true;
     space.blocks.forEach((b, i) => {
@@ -344,6 +353,8 @@ class Lowering {
       return { name: d.name, role: d.role, type, dim, source: { kind: 'file', path: d.source.path, span: d.source.span }, span: d.span };
     }
     const count = this.constInt(d.source.count, 'the number of points', 1);
+    if (count !== null && count * dim > MAX_VALUES)
+      return this.err(d.source.count.span, `${count} points in dimension ${dim} is more than flowc holds in memory (at most ${MAX_VALUES} numbers per measure)`);
     const dist = this.dist(d.source.dist, type);
     if (count === null || !dist) return null;
     return { name: d.name, role: d.role, type, dim, source: { kind: 'dist', count, dist }, span: d.span };

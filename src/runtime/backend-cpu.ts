@@ -30,17 +30,25 @@ export function compileStage(source: string): StageFn {
   return fn;
 }
 
+/**
+ * What the time loop needs from a backend. Methods may return a promise
+ * (gpu.js kernels on webgpu are asynchronous); the cpu backend does not.
+ */
 export interface Backend {
   readonly name: string;
   readonly precision: 'float64' | 'float32';
   /** parameters (let constants, then n and t) */
   readonly params: Float64Array;
   /** run the hoisted stages (fixed measures only), once */
-  setup(): void;
+  setup(): void | Promise<void>;
   /** velocity at the query points (the particle positions unless noise moves them) into out (N × d) */
-  velocity(out: Float64Array): void;
+  velocity(out: Float64Array): void | Promise<void>;
   /** the energy and the scalar record items, in Compiled.observed order */
-  observe(out: Float64Array): void;
+  observe(out: Float64Array): void | Promise<void>;
+  /** what ran, for the summary and run.json */
+  describe?(): Record<string, unknown>;
+  /** release resources (device buffers, worker threads) */
+  dispose?(): void | Promise<void>;
 }
 
 export class CpuBackend implements Backend {

@@ -36,7 +36,13 @@ export interface SimulateOptions {
   onStep?: (step: number, steps: number) => void;
 }
 
-export function simulate(compiled: Compiled, measures: MeasureData[], positions: Float64Array, backend: Backend, options: SimulateOptions = {}): RunResult {
+export async function simulate(
+  compiled: Compiled,
+  measures: MeasureData[],
+  positions: Float64Array,
+  backend: Backend,
+  options: SimulateOptions = {},
+): Promise<RunResult> {
   const flow = compiled.ir;
   const { step: gamma, steps } = flow.scheme;
   const every = flow.record.every;
@@ -55,14 +61,14 @@ export function simulate(compiled: Compiled, measures: MeasureData[], positions:
   const timings = { setup: 0, steps: 0, record: 0 };
 
   let t0 = performance.now();
-  backend.setup();
+  await backend.setup();
   timings.setup = performance.now() - t0;
 
-  const record = (n: number): Divergence | undefined => {
+  const record = async (n: number): Promise<Divergence | undefined> => {
     const r0 = performance.now();
     backend.params[nIndex] = n;
     backend.params[tIndex] = n * gamma;
-    backend.observe(observed);
+    await backend.observe(observed);
     trace.rows.push([n, n * gamma, ...observed]);
     for (const s of snapshots) s.records.push((s.measure === flow.particles ? positions : measures.find((m) => m.name === s.measure)!.data).slice());
     timings.record += performance.now() - r0;
@@ -70,18 +76,18 @@ export function simulate(compiled: Compiled, measures: MeasureData[], positions:
     return bad < 0 ? undefined : { step: n, quantity: compiled.observed[bad].column, value: observed[bad] };
   };
 
-  let divergence = record(0);
+  let divergence = await record(0);
   let done = 0;
   t0 = performance.now();
   const recordBefore = timings.record;
   for (let n = 0; n < steps && !divergence; n++) {
     backend.params[nIndex] = n;
     backend.params[tIndex] = n * gamma;
-    backend.velocity(velocity);
+    await backend.velocity(velocity);
     for (let k = 0; k < positions.length; k++) positions[k] += gamma * velocity[k];
     done = n + 1;
     divergence = checkFinite(positions, particles, done);
-    if (!divergence && ((every > 0 && done % every === 0) || done === steps)) divergence = record(done);
+    if (!divergence && ((every > 0 && done % every === 0) || done === steps)) divergence = await record(done);
     options.onStep?.(done, steps);
   }
   timings.steps = performance.now() - t0 - (timings.record - recordBefore);
