@@ -534,7 +534,7 @@ class Lowering {
       this.err(d.nameSpan, `unknown scheme '${d.name}' (expected euler or jko)`);
       return undefined;
     }
-    const vals = this.namedArgs(d.args, names, d.nameSpan, `scheme ${d.name}`, { time: true });
+    const vals = this.namedArgs(d.args, names, `scheme ${d.name}`, { time: true });
     if (!vals) return undefined;
     for (const req of ['step', 'steps'])
       if (!vals.has(req)) {
@@ -578,7 +578,7 @@ class Lowering {
     }
     if (d.args) {
       if (!spec.args.length) this.err(d.args.span, `metric ${d.name} takes no arguments`);
-      else this.namedArgs(d.args, spec.args, d.nameSpan, `metric ${d.name}`, { extraKernel: spec.kernel });
+      else this.namedArgs(d.args, spec.args, `metric ${d.name}`, { extraKernel: spec.kernel });
     } else if (spec.kernel) this.err(d.span, `metric ${d.name} needs a kernel: ${d.name}(...; k)`);
     if (d.name !== 'W2') this.unsupported(d.span, `metric ${d.name}`);
   }
@@ -587,7 +587,6 @@ class Lowering {
   private namedArgs(
     args: DeclOf<'scheme'>['args'],
     names: string[],
-    at: Span,
     what: string,
     opts: { time?: boolean; extraKernel?: boolean },
   ): Map<string, Expr> | null {
@@ -616,7 +615,6 @@ class Lowering {
         else if (decl.params.length !== 2) this.err(k.span, `the kernel '${k.value.name}' must take two arguments`);
       }
     } else if (args.extra.length) this.err(args.extra[0].span, `${what} takes no kernel`);
-    void at;
     return ok ? out : null;
   }
 
@@ -689,7 +687,6 @@ class Lowering {
       }
       items.push({ kind: 'scalar', column, node: v.comps[0] });
     }
-    void energy;
     return ok && every !== null ? { every, items } : undefined;
   }
 
