@@ -18,6 +18,16 @@ import * as ir from './ir.js';
 import type { Node, VarInfo } from './ir.js';
 import { OPS } from './ops.js';
 
+/** Chain rule through an op: sum_k ∂_k f(args) · D(arg_k), skipping zero terms. */
+function chainRule(n: ir.NodeOf<'op'>, d: (a: Node) => Node): Node {
+  let acc: Node = ir.num(0);
+  n.args.forEach((a, k) => {
+    const da = d(a);
+    if (!ir.isZero(da)) acc = ir.add(acc, ir.mul(OPS[n.op].partial(n.args, k, n), da));
+  });
+  return acc;
+}
+
 export function firstVariation(root: Node, measure: string, x: VarInfo): Node {
   const memo = new Map<number, Node>();
   const go = (n: Node): Node => {
@@ -31,15 +41,9 @@ export function firstVariation(root: Node, measure: string, x: VarInfo): Node {
       case 'load':
         out = ir.num(0);
         break;
-      case 'op': {
-        let acc: Node = ir.num(0);
-        n.args.forEach((a, k) => {
-          const da = go(a);
-          if (!ir.isZero(da)) acc = ir.add(acc, ir.mul(OPS[n.op].partial(n.args, k, n), da));
-        });
-        out = acc;
+      case 'op':
+        out = chainRule(n, go);
         break;
-      }
       case 'expect': {
         const direct = n.measure === measure ? ir.renameVars(n.body, new Map([[n.v, x.id]])) : ir.num(0);
         out = ir.add(direct, ir.expect(n.measure, n.v, go(n.body)));
@@ -71,15 +75,9 @@ export function derivative(root: Node, v: number, c: number): Node {
         break;
       case 'load':
         throw new Error('internal: derivative of a scheduled expression');
-      case 'op': {
-        let acc: Node = ir.num(0);
-        n.args.forEach((a, k) => {
-          const da = go(a);
-          if (!ir.isZero(da)) acc = ir.add(acc, ir.mul(OPS[n.op].partial(n.args, k, n), da));
-        });
-        out = acc;
+      case 'op':
+        out = chainRule(n, go);
         break;
-      }
       case 'expect':
         if (n.v === v) throw new Error('internal: differentiating with respect to a bound variable');
         out = ir.expect(n.measure, n.v, go(n.body));
