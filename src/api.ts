@@ -4,7 +4,9 @@
 import fs from 'node:fs';
 import { compile as compileSource, type Compiled, type CompileResult } from './compiler/compile.js';
 import { error, FlowError, type Diagnostic } from './compiler/diagnostics.js';
-import { CpuBackend } from './runtime/backend-cpu.js';
+import { CpuBackend, type Backend } from './runtime/backend-cpu.js';
+import { defaultThreads, ParallelCpuBackend, sharedCopy } from './runtime/backend-cpu-parallel.js';
+import { openGpuBackend, type GpuRequest } from './runtime/gpu/select.js';
 import { loadMeasures, type MeasureData } from './runtime/inputs.js';
 import { simulate, type RunResult } from './runtime/simulate.js';
 
@@ -16,14 +18,20 @@ export interface FlowOptions {
 }
 
 export interface RunOptions extends FlowOptions {
-  onStep?: (step: number, steps: number) => void;
+  /** called after each step, with the energy at the latest record */
+  onStep?: (step: number, steps: number, energy: number) => void;
+  /** `--threads N`: threads of the cpu backend (default: every core from PARALLEL_MIN_PARTICLES particles on, else 1) */
+  threads?: number;
+  /** `--backend gpu[:MODE]`: run the reduction stages as gpu.js kernels (float32); default the cpu backend */
+  gpu?: GpuRequest;
 }
 
 export interface FlowRun {
   compiled: Compiled;
   measures: MeasureData[];
   result: RunResult;
-  backend: { name: string; precision: string };
+  /** what ran; a gpu backend adds its mode, why it was chosen, and its kernels (describe()) */
+  backend: { name: string; precision: string; threads: number } & Record<string, unknown>;
   /** wall time per phase, milliseconds */
   timings: { compile: number; inputs: number; setup: number; steps: number; record: number };
   warnings: Diagnostic[];
@@ -61,15 +69,26 @@ export async function runCompiled(compiled: Compiled, options: RunOptions = {}, 
   const t0 = performance.now();
   const { measures, warnings } = prepareInputs(compiled);
   const particles = measures.find((m) => m.name === compiled.ir.particles)!;
-  const positions = particles.data.slice();
+  const threads = options.gpu ? 1 : (options.threads ?? defaultThreads(particles.size));
+  // on several threads, the positions simulate() updates live in shared memory
+  const positions = threads > 1 ? sharedCopy(particles.data) : particles.data.slice();
   const inputs = performance.now() - t0;
-  const backend = new CpuBackend(compiled, measures, positions);
-  const result = await simulate(compiled, measures, positions, backend, { onStep: options.onStep });
+  const backend: Backend = options.gpu
+    ? await openGpuBackend(compiled, measures, positions, options.gpu)
+    : threads > 1
+      ? new ParallelCpuBackend(compiled, measures, positions, threads)
+      : new CpuBackend(compiled, measures, positions);
+  let result: RunResult;
+  try {
+    result = await simulate(compiled, measures, positions, backend, { onStep: options.onStep });
+  } finally {
+    await backend.dispose?.();
+  }
   return {
     compiled,
     measures,
     result,
-    backend: { name: backend.name, precision: backend.precision },
+    backend: { name: backend.name, precision: backend.precision, threads, ...backend.describe?.() },
     timings: { compile: compileMs, inputs, ...result.timings },
     warnings,
   };

@@ -352,8 +352,10 @@ describe.concurrent('version and usage errors', () => {
     for (const cmd of ['run', 'check', 'compile', 'golden', 'test']) expect(r.stderr).toContain(`\n  ${cmd} `);
   });
 
-  it('a backend other than cpu is not supported yet', async () => {
-    const r = await flowc(['run', 'small.flow', '--backend', 'gpu'], dir);
-    expect(r).toEqual({ code: 1, stdout: '', stderr: 'small.flow: error: not supported yet: --backend gpu; this version has the cpu backend\n' });
+  it('an unknown backend is a usage error that lists the backends (gpu modes: test/gpu-parity.test.ts)', async () => {
+    const r = await flowc(['run', 'small.flow', '--backend', 'tpu'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("expected cpu, gpu or gpu:MODE with MODE one of auto, webgpu, headlessgl, webasm, cpu; got 'tpu'");
   });
 });

@@ -61,11 +61,11 @@ describe('ensureFreshDir', () => {
   });
 
   it('with force, deletes only the files flowc writes', () => {
-    for (const name of ['run.json', 'trace.csv', 'mu.npy', 'theta.npy', 'run.json.1234.tmp', 'notes.txt', 'data.csv'])
+    for (const name of ['run.json', 'trace.csv', 'mu.npy', 'theta.npy', 'plot.svg', 'report.html', 'run.json.1234.tmp', 'notes.txt', 'data.csv', 'my-plot.svg'])
       fs.writeFileSync(path.join(root, name), 'x');
     fs.mkdirSync(path.join(root, 'plots.npy'));
     ensureFreshDir(root, true);
-    expect(fs.readdirSync(root).sort()).toEqual(['data.csv', 'notes.txt', 'plots.npy']);
+    expect(fs.readdirSync(root).sort()).toEqual(['data.csv', 'my-plot.svg', 'notes.txt', 'plots.npy']);
   });
 
   it('refuses a path that is a file', () => {

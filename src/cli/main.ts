@@ -1,26 +1,21 @@
-// The flowc command line: run | check | compile | golden | test.
+// The flowc command line: run | check | compile | golden | test | plot | report | init | doctor.
 // Every failure prints diagnostics (file:line:column) and returns a non-zero
 // exit code; a stack trace appears only with FLOWC_DEBUG=1.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { compileFile, compileOrThrow, prepareInputs, runCompiled, type FlowRun } from '../api.js';
 import { FlowError, formatDiagnostic, type Diagnostic } from '../compiler/diagnostics.js';
 import { irJson, irText, kernelsText, planText, validateIr } from '../compiler/emit.js';
+import { PARALLEL_MIN_PARTICLES } from '../runtime/backend-cpu-parallel.js';
 import { ensureFreshDir } from '../runtime/files.js';
-import { writeRunFiles } from '../runtime/outputs.js';
+import { VERSION, writeRunFolder } from '../run-folder.js';
 import { compareGolden, goldenPath, makeGolden, readGolden, DEFAULT_TOLERANCE } from './golden.js';
-
-export const VERSION: string = (() => {
-  try {
-    const pkg = fileURLToPath(new URL('../../../package.json', import.meta.url));
-    return (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-})();
+import { cmdDoctor, gpuRequest, parseBackend } from './doctor.js';
+import { initSpec } from './init.js';
+import type { PlotOptions } from './plot.js';
+import { createProgress } from './progress.js';
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -58,6 +53,12 @@ function parseCount(text: string): number {
   return n;
 }
 
+function parseThreads(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number ≥ 1, got '${text}'`);
+  return n;
+}
+
 function parseTol(text: string): number {
   const n = Number(text);
   if (!(n >= 0)) throw new InvalidArgumentError(`expected a number ≥ 0, got '${text}'`);
@@ -66,6 +67,34 @@ function parseTol(text: string): number {
 
 const ms = (x: number) => (x < 10 ? `${x.toFixed(1)} ms` : x < 10000 ? `${Math.round(x)} ms` : `${(x / 1000).toFixed(1)} s`);
 const num = (x: number) => (Number.isFinite(x) ? x.toPrecision(6) : String(x));
+
+// Vega and resvg take a second to load: only the commands that draw load them.
+const plotModule = () => import('./plot.js');
+const reportModule = () => import('./report.js');
+
+/** What a plot or report could not show, as warnings (each once). */
+function reportNotes(dir: string, notes: string[]): void {
+  report([...new Set(notes)].map((message) => ({ severity: 'warning', file: dir, message })));
+}
+
+/** `--coords 1,2`: two different coordinates, 0-based. */
+function parseCoords(text: string): [number, number] {
+  const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(text);
+  if (!m || m[1] === m[2]) throw new InvalidArgumentError(`expected two different coordinates like 0,1 (0-based), got '${text}'`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** `--records 0,100,400`: recorded steps. */
+function parseSteps(text: string): number[] {
+  return text.split(',').map((s) => parseCount(s.trim()));
+}
+
+async function cmdPlot(dir: string, opts: Omit<PlotOptions, 'columns'> & { out?: string; columns?: string }): Promise<number> {
+  const { file, notes } = await (await plotModule()).plotRun(dir, opts.out, { ...opts, columns: opts.columns === undefined ? undefined : [opts.columns] });
+  reportNotes(dir, notes);
+  out(`wrote ${file}\n`);
+  return 0;
+}
 
 function divergenceDiagnostic(file: string, run: FlowRun): Diagnostic | undefined {
   const d = run.result.divergence;
@@ -78,46 +107,24 @@ function divergenceDiagnostic(file: string, run: FlowRun): Diagnostic | undefine
   };
 }
 
-function runJson(file: string, run: FlowRun, set: Record<string, number[]>, writeMs: number): object {
-  const c = run.compiled;
-  const rows = run.result.trace.rows;
-  const last = rows[rows.length - 1];
-  return {
-    flowc: VERSION,
-    node: process.version,
-    spec: path.resolve(file),
-    flow: c.ir.flow,
-    status: run.result.status,
-    divergence: run.result.divergence,
-    backend: run.backend,
-    seed: c.ir.seed,
-    constants: Object.fromEntries(c.ir.params.map((p) => [p.name, p.value.length === 1 ? p.value[0] : p.value])),
-    set,
-    metric: c.ir.metric,
-    scheme: c.ir.scheme,
-    steps: run.result.steps,
-    measures: run.measures.map((m) => {
-      const decl = c.ir.measures.find((x) => x.name === m.name)!;
-      return { name: m.name, role: decl.role, points: m.size, dim: m.dim, source: decl.source.kind === 'file' ? decl.source.path : 'distribution' };
-    }),
-    timings_ms: { ...run.timings, write: writeMs },
-    final: last ? Object.fromEntries(run.result.trace.columns.map((col, k) => [col, last[k]])) : {},
-  };
-}
-
-async function cmdRun(spec: string, opts: { out?: string; set: Record<string, number[]>; steps?: number; force?: boolean; quiet?: boolean }): Promise<number> {
+async function cmdRun(spec: string, opts: { out?: string; set: Record<string, number[]>; steps?: number; threads?: number; backend: string; force?: boolean; quiet?: boolean; plot?: boolean; report?: boolean }): Promise<number> {
   const t0 = performance.now();
   const { compiled, warnings } = compileOrThrow(spec, { set: opts.set, steps: opts.steps });
   const compileMs = performance.now() - t0;
   const dir = opts.out ?? path.join('runs', compiled.ir.flow.name);
   // fail on the output folder before spending time on the run
   ensureFreshDir(dir, !!opts.force);
-  const run = await runCompiled(compiled, { set: opts.set, steps: opts.steps }, compileMs);
+  const progress = createProgress({ quiet: opts.quiet, energy: compiled.ir.energy.name });
+  let run: FlowRun;
+  try {
+    run = await runCompiled(compiled, { set: opts.set, steps: opts.steps, threads: opts.threads, gpu: gpuRequest(opts.backend), onStep: progress?.onStep }, compileMs);
+  } finally {
+    progress?.stop();
+  }
   report([...warnings, ...run.warnings].filter((d) => d.severity === 'warning'));
-  const w0 = performance.now();
-  let files = writeRunFiles(dir, run.result, runJson(spec, run, opts.set, 0));
-  const writeMs = performance.now() - w0;
-  files = writeRunFiles(dir, run.result, runJson(spec, run, opts.set, writeMs));
+  const { files, writeMs } = writeRunFolder(dir, spec, run, opts.set);
+  const figures = [...(opts.plot ? [await (await plotModule()).plotRun(dir, undefined)] : []), ...(opts.report ? [await (await reportModule()).reportRun(dir, undefined)] : [])];
+  reportNotes(dir, figures.flatMap((f) => f.notes));
 
   const c = compiled.ir;
   const rows = run.result.trace.rows;
@@ -125,12 +132,14 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
   const p = run.measures.find((m) => m.name === c.particles)!;
   if (!opts.quiet) {
     out(`flowc ${c.flow.name}${c.flow.title ? ` — ${c.flow.title}` : ''}\n`);
-    out(`  backend    ${run.backend.name} (${run.backend.precision})\n`);
+    if (run.backend.why) out(`  backend    ${run.backend.name} (${run.backend.precision}): ${run.backend.why}\n`);
+    else out(`  backend    ${run.backend.name} (${run.backend.precision}, ${run.backend.threads} thread${run.backend.threads === 1 ? '' : 's'})\n`);
     out(`  particles  ${p.name}: ${p.size} points in R^${p.dim}; metric ${c.metric.name}, ${c.scheme.name} step ${c.scheme.step}, ${run.result.steps}/${c.scheme.steps} steps\n`);
     if (rows.length) out(`  ${c.energy.name.padEnd(9)}  ${num(rows[0][2])} at step 0 → ${num(rows[rows.length - 1][2])} at step ${rows[rows.length - 1][0]}\n`);
     const perStep = run.result.steps ? ` (${ms(t.steps / run.result.steps)}/step)` : '';
     out(`  time       compile ${ms(t.compile)} · inputs ${ms(t.inputs)} · setup ${ms(t.setup)} · steps ${ms(t.steps)}${perStep} · record ${ms(t.record)} · write ${ms(writeMs)}\n`);
     out(`  wrote      ${dir}${path.sep}{${files.join(', ')}}\n`);
+    for (const f of figures) out(`  wrote      ${f.file}\n`);
   }
   const div = divergenceDiagnostic(spec, run);
   if (div) {
@@ -181,10 +190,10 @@ function cmdCompile(spec: string, opts: { emit: string; set: Record<string, numb
   return 0;
 }
 
-async function cmdGolden(spec: string, opts: { set: Record<string, number[]>; steps?: number; rtol?: number; atol?: number }): Promise<number> {
+async function cmdGolden(spec: string, opts: { set: Record<string, number[]>; steps?: number; threads?: number; rtol?: number; atol?: number }): Promise<number> {
   const t0 = performance.now();
   const { compiled } = compileOrThrow(spec, { set: opts.set, steps: opts.steps });
-  const run = await runCompiled(compiled, { set: opts.set, steps: opts.steps }, performance.now() - t0);
+  const run = await runCompiled(compiled, { set: opts.set, steps: opts.steps, threads: opts.threads }, performance.now() - t0);
   const golden = makeGolden(spec, run, VERSION, opts.set, { rtol: opts.rtol ?? DEFAULT_TOLERANCE.rtol, atol: opts.atol ?? DEFAULT_TOLERANCE.atol });
   const file = goldenPath(spec);
   fs.writeFileSync(file, JSON.stringify(golden, null, 1) + '\n');
@@ -210,7 +219,7 @@ function findGoldenSpecs(paths: string[]): string[] {
   return found;
 }
 
-async function cmdTest(paths: string[]): Promise<number> {
+async function cmdTest(paths: string[], opts: { threads?: number }): Promise<number> {
   const specs = findGoldenSpecs(paths.length ? paths : ['.']);
   if (!specs.length) {
     err(`no golden files found under ${paths.length ? paths.join(', ') : '.'}; create one with: flowc golden SPEC.flow\n`);
@@ -222,7 +231,7 @@ async function cmdTest(paths: string[]): Promise<number> {
     try {
       const golden = readGolden(goldenPath(spec));
       const { compiled } = compileOrThrow(spec, { set: golden.set, steps: golden.steps });
-      const run = await runCompiled(compiled, {});
+      const run = await runCompiled(compiled, { threads: opts.threads });
       const diffs = compareGolden(golden, run);
       if (diffs.length) {
         failed++;
@@ -249,6 +258,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError("(run 'flowc --help' for usage)")
     .configureOutput({ writeOut: out, writeErr: err });
   const setOpt = ['--set <NAME=VALUE>', 'override a let constant (repeatable)', parseSet, {}] as const;
+  const threadsOpt = ['--threads <n>', `threads of the cpu backend (default: every core from ${PARALLEL_MIN_PARTICLES} particles on, else 1)`, parseThreads] as const;
 
   program
     .command('run')
@@ -257,11 +267,13 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'output folder (default: runs/FLOW_NAME)')
     .option(...setOpt)
     .option('--steps <n>', 'override the number of steps', parseCount)
-    .option('--backend <name>', 'backend (cpu)', 'cpu')
+    .option('--backend <name>', 'cpu, or gpu[:auto|webgpu|headlessgl|webasm|cpu] (gpu.js kernels, float32; see flowc doctor)', parseBackend, 'cpu')
+    .option(...threadsOpt)
     .option('--force', 'overwrite the files of an existing output folder')
-    .option('--quiet', 'print nothing but errors')
+    .option('--quiet', 'print nothing but errors (and no progress bar)')
+    .option('--plot', 'also write RUN_DIR/plot.svg (see flowc plot)')
+    .option('--report', 'also write RUN_DIR/report.html (see flowc report)')
     .action(async (spec, opts) => {
-      if (opts.backend !== 'cpu') throw new FlowError({ severity: 'error', file: spec, message: `not supported yet: --backend ${opts.backend}; this version has the cpu backend` });
       code = await cmdRun(spec, opts);
     });
   program
@@ -292,6 +304,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--steps <n>', 'override the number of steps', parseCount)
     .option('--rtol <x>', `relative tolerance (default ${DEFAULT_TOLERANCE.rtol})`, parseTol)
     .option('--atol <x>', `absolute tolerance (default ${DEFAULT_TOLERANCE.atol})`, parseTol)
+    .option(...threadsOpt)
     .action(async (spec, opts) => {
       code = await cmdGolden(spec, opts);
     });
@@ -299,8 +312,45 @@ export async function main(argv: string[]): Promise<number> {
     .command('test')
     .description('re-run every spec with a golden file and compare')
     .argument('[paths...]', 'spec files or folders (default: the current folder)')
-    .action(async (paths: string[]) => {
-      code = await cmdTest(paths);
+    .option(...threadsOpt)
+    .action(async (paths: string[], opts) => {
+      code = await cmdTest(paths, opts);
+    });
+
+  program
+    .command('plot')
+    .description('draw the energy curve and the particles of a run folder (SVG, or PNG)')
+    .argument('<run_dir>', 'a folder written by flowc run')
+    .option('--out <file>', 'FILE.svg or FILE.png (default: RUN_DIR/plot.svg)')
+    .option('--coords <i,j>', 'the two coordinates of the scatter, 0-based (default 0,1)', parseCoords)
+    .option('--records <steps>', 'recorded steps whose particles are drawn (default: the first and the last)', parseSteps)
+    .option('--columns <names>', 'recorded scalars drawn as curves (default: the energy)')
+    .action(async (dir, opts) => {
+      code = await cmdPlot(dir, opts);
+    });
+  program
+    .command('report')
+    .description('write one self-contained HTML page: the spec, the figures, the plots, an animation')
+    .argument('<run_dir>', 'a folder written by flowc run')
+    .option('--out <file>', 'FILE.html (default: RUN_DIR/report.html)')
+    .action(async (dir, opts) => {
+      const { file, notes } = await (await reportModule()).reportRun(dir, opts.out);
+      reportNotes(dir, notes);
+      out(`wrote ${file}\n`);
+    });
+  program
+    .command('doctor')
+    .description('list the gpu.js modes this machine offers, why the others are missing, and a timing of each')
+    .action(async () => {
+      code = await cmdDoctor(out);
+    });
+  program
+    .command('init')
+    .description('write NAME.flow, a commented starter spec that runs as is')
+    .argument('<name>', 'the file to write (.flow is added)')
+    .action((name) => {
+      const file = initSpec(name);
+      out(`wrote ${file}; run it with: flowc run ${file} --plot --report\n`);
     });
 
   try {

@@ -28,6 +28,8 @@ export interface GpuKernel {
   /** gpu.js kernel source: `function (ARGS) { ... }` */
   source: string;
   args: GpuArg[];
+  /** the source's parameter names, parallel to args */
+  argNames: string[];
   /** the buffers whose sums it returns, in order (1 to 4) */
   buffers: number[];
   /** slot of the reduced measure (its size sets the number of chunks) */
@@ -109,6 +111,7 @@ function kernel(stage: Stage, measure: string, v: number, buffers: number[], lay
   return {
     source: `function (${argNames.join(', ')}) {\n${body.map((l) => '  ' + l).join('\n')}\n}`,
     args,
+    argNames,
     buffers,
     reducedSlot: slot(measure),
     domainSlot: stage.domain === null ? null : slot(stage.domain),

@@ -25,17 +25,18 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   }
 }
 
-/** Whether `name` is a file that flowc writes into an output folder. */
+/** Whether `name` is a file that flowc writes into an output folder (with --plot and --report, plot.svg and report.html). */
 function isFlowcOutput(name: string): boolean {
-  return name === 'run.json' || name === 'trace.csv' || name.endsWith('.npy') || /\.\d+\.tmp$/.test(name);
+  return ['run.json', 'trace.csv', 'plot.svg', 'report.html'].includes(name) || name.endsWith('.npy') || /\.\d+\.tmp$/.test(name);
 }
 
 /**
  * Make `dir` ready to receive a run's outputs, creating it (and its parents)
  * if needed. An existing non-empty folder is an error unless `force`; with
  * `force`, only the files flowc writes are deleted (run.json, trace.csv,
- * *.npy, and *.PID.tmp left by an interrupted write): anything else the user
- * keeps there, files or folders, is left alone.
+ * *.npy, plot.svg, report.html, and *.PID.tmp left by an interrupted
+ * write): anything else the user keeps there, files or folders, is left
+ * alone.
  */
 export function ensureFreshDir(dir: string, force: boolean): void {
   const fail = (message: string) => new FlowError(error(dir, undefined, message));

@@ -32,8 +32,8 @@ export interface RunResult {
 }
 
 export interface SimulateOptions {
-  /** called after each step (for progress display) */
-  onStep?: (step: number, steps: number) => void;
+  /** called after each step (for progress display), with the energy at the latest record */
+  onStep?: (step: number, steps: number, energy: number) => void;
 }
 
 export async function simulate(
@@ -88,7 +88,7 @@ export async function simulate(
     done = n + 1;
     divergence = checkFinite(positions, particles, done);
     if (!divergence && ((every > 0 && done % every === 0) || done === steps)) divergence = await record(done);
-    options.onStep?.(done, steps);
+    options.onStep?.(done, steps, trace.rows[trace.rows.length - 1][2]);
   }
   timings.steps = performance.now() - t0 - (timings.record - recordBefore);
 

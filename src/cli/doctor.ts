@@ -1,0 +1,56 @@
+// `flowc doctor`: what this machine offers the gpu backend. For each gpu.js
+// mode: available or not and why, the adapter or renderer, and about a
+// second of a standard reduction (the ½MMD² velocity stage, Gaussian kernel,
+// N = M = 4096, d = 2), in milliseconds per call. Also the `--backend`
+// option's parser.
+
+import os from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError } from 'commander';
+import { compile } from '../compiler/compile.js';
+import { GpuBackend } from '../runtime/backend-gpu.js';
+import { GPU_MODES, isGpuMode, probeMode } from '../runtime/gpu/modes.js';
+import { cacheFile, type GpuRequest } from '../runtime/gpu/select.js';
+import { loadMeasures } from '../runtime/inputs.js';
+
+/** `--backend cpu | gpu | gpu:MODE`, as given; gpuRequest() reads it. */
+export function parseBackend(text: string): string {
+  const [kind, mode, ...rest] = text.split(':');
+  if (kind === 'cpu' && mode === undefined) return text;
+  if (kind === 'gpu' && !rest.length && (mode === undefined || mode === 'auto' || isGpuMode(mode))) return text;
+  throw new InvalidArgumentError(`expected cpu, gpu or gpu:MODE with MODE one of auto, ${GPU_MODES.join(', ')}; got '${text}'`);
+}
+
+/** The gpu mode a parsed `--backend` asks for, or undefined for the cpu backend. */
+export function gpuRequest(backend: string): GpuRequest | undefined {
+  if (backend === 'cpu') return undefined;
+  return (backend.split(':')[1] ?? 'auto') as GpuRequest;
+}
+
+const STANDARD = `flow doctor
+particles mu in R^2: 4096 ~ normal(0, 1)
+sample nu in R^2: 4096 ~ normal(1.5, 1)
+kernel k(x, y) = exp(-|x - y|^2 / 2)
+energy F = 1/2 * mmd2(mu, nu; k)
+scheme euler(step = 1, steps = 1)
+`;
+
+export async function cmdDoctor(out: (s: string) => void): Promise<number> {
+  out(`flowc doctor: gpu.js modes on ${os.hostname()} (${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.availableParallelism()} cores)\n`);
+  out(`timing: the velocity stage of ½MMD² with a Gaussian kernel, N = M = 4096, d = 2, ms per call (kernels, transfers and partial sums)\n\n`);
+  const compiled = compile(STANDARD, { file: path.join(os.tmpdir(), 'doctor.flow') }).compiled!;
+  const { measures } = loadMeasures(compiled.ir);
+  const particles = measures.find((m) => m.name === compiled.ir.particles)!;
+  for (const mode of GPU_MODES) {
+    const p = await probeMode(mode);
+    out(`${mode.padEnd(11)}${p.available ? 'available ' : 'no        '}${p.detail}\n`);
+    if (!p.available) continue;
+    if (p.renderer) out(`${' '.repeat(21)}renderer: ${p.renderer}\n`);
+    const backend = await GpuBackend.open(compiled, measures, particles.data.slice(), mode, {});
+    const msPerCall = await backend.timeFirstStage(1000);
+    backend.dispose();
+    out(`${' '.repeat(21)}${msPerCall === null ? 'no kernels to time' : `${msPerCall.toFixed(1)} ms per call`}\n`);
+  }
+  out(`\n--backend gpu (auto) caches its choice in ${cacheFile()}\n`);
+  return 0;
+}

@@ -1,0 +1,360 @@
+// `flowc plot`: the figures of a run folder, drawn with Vega-Lite and
+// rendered without a browser (vega's headless View → SVG; resvg → PNG).
+//
+// Two panels side by side: the energy curve (and any other recorded scalar,
+// one small panel each, log scale when every value is positive), and a
+// scatter of the particles at chosen records over the fixed measures of the
+// same dimension (the targets), with faint trajectories.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile as compileVegaLite, type TopLevelSpec } from 'vega-lite';
+import { compile as compileSource, type Compiled } from '../compiler/compile.js';
+import { error, FlowError } from '../compiler/diagnostics.js';
+import type { Type } from '../compiler/types.js';
+import { loadMeasures, type MeasureData } from '../runtime/inputs.js';
+import { writeFileAtomic } from '../runtime/files.js';
+import { decodeNpy } from '../runtime/npy.js';
+import { npyName } from '../runtime/outputs.js';
+
+/** run.json as plots and reports read it (see runJson in main.ts). */
+export interface RunMeta {
+  flowc?: string;
+  node?: string;
+  spec: string;
+  flow: { name: string; title?: string };
+  status: string;
+  divergence?: { step: number; quantity: string; value: number | string };
+  backend?: { name: string; precision: string; threads?: number };
+  seed?: number;
+  constants?: Record<string, number | number[]>;
+  set: Record<string, number[]>;
+  metric?: { name: string };
+  scheme?: { name: string; step: number; steps: number };
+  steps: number;
+  measures: { name: string; role: 'particles' | 'sample'; points: number; dim: number; source: string }[];
+  timings_ms?: Record<string, number>;
+  final?: Record<string, number | string>;
+  files: string[];
+}
+
+/** A point cloud per record: data is records × size × dim, row-major. */
+export interface Cloud {
+  measure: string;
+  records: number;
+  size: number;
+  dim: number;
+  data: Float64Array;
+}
+
+/** A run folder read back: run.json, trace.csv, the .npy files, and what the spec adds. */
+export interface RunView {
+  dir: string;
+  meta: RunMeta;
+  trace: { columns: string[]; rows: number[][] };
+  /** the recorded positions of the particles, when the spec records them */
+  particles?: Cloud;
+  /** fixed measures with the particles' dimension (one record each) */
+  targets: Cloud[];
+  /** names of the particles' coordinates: x[0], x[1] or a record's blocks (w, theta[0], ...) */
+  coordNames: string[];
+  /** the spec's source text, when its file is still readable */
+  source?: string;
+  /** what could not be read (shown as warnings, never fatal) */
+  notes: string[];
+}
+
+/** Split one CSV line, honouring double quotes (column names may hold commas). */
+function csvFields(line: string): string[] {
+  const fields: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') (cur += '"'), i++;
+      else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') fields.push(cur), (cur = '');
+    else cur += c;
+  }
+  fields.push(cur);
+  return fields;
+}
+
+/** Coordinate names of a value of `type` called `name`, in its flat layout: mu[0], mu[1]; or a record's w, theta[0], ... */
+function coordinateNames(type: Type, name: string, top = true): string[] {
+  if (type.t === 'scalar') return [name];
+  if (type.t === 'vec') return Array.from({ length: type.n }, (_, i) => `${name}[${i}]`);
+  return type.blocks.flatMap((b) => coordinateNames(b.type, top ? b.name : `${name}.${b.name}`, false));
+}
+
+/** Recompile the spec of a run (with its --set values) for the record layout and the fixed measures. */
+function recompile(meta: RunMeta, notes: string[]): { compiled?: Compiled; source?: string } {
+  let source: string;
+  try {
+    source = fs.readFileSync(meta.spec, 'utf8');
+  } catch {
+    notes.push(`the spec ${meta.spec} is not readable any more: the plots show no targets`);
+    return {};
+  }
+  const r = compileSource(source, { file: meta.spec, overrides: meta.set });
+  if (!r.compiled || r.diagnostics.some((d) => d.severity === 'error')) {
+    notes.push(`the spec ${meta.spec} no longer compiles: the plots show no targets`);
+    return { source };
+  }
+  return { compiled: r.compiled, source };
+}
+
+/** Read a run folder written by `flowc run`. */
+export function loadRun(dir: string): RunView {
+  const read = (name: string) => {
+    const file = path.join(dir, name);
+    try {
+      return fs.readFileSync(file);
+    } catch {
+      throw new FlowError(error(file, undefined, `not a flowc run folder: cannot read ${name}`));
+    }
+  };
+  const meta = JSON.parse(read('run.json').toString('utf8')) as RunMeta;
+  const lines = read('trace.csv').toString('utf8').trimEnd().split('\n');
+  const trace = { columns: csvFields(lines[0]), rows: lines.slice(1).map((l) => l.split(',').map(Number)) };
+  const notes: string[] = [];
+  const { compiled, source } = recompile(meta, notes);
+
+  // The .npy file of each recorded measure: the spec's record items name them exactly; without the spec, NAME.npy.
+  const items = compiled?.ir.record.items.flatMap((it) => (it.kind === 'positions' ? [it] : [])) ?? meta.measures.map((m) => ({ column: m.name, measure: m.name }));
+  const recorded = new Map<string, Cloud>();
+  for (const it of items) {
+    const name = npyName(it.column);
+    if (!meta.files.includes(name) || recorded.has(it.measure)) continue;
+    const { data, shape } = decodeNpy(read(name), path.join(dir, name));
+    recorded.set(it.measure, { measure: it.measure, records: shape[0], size: shape[1], dim: shape[2], data });
+  }
+
+  const particleMeta = meta.measures.find((m) => m.role === 'particles')!;
+  const decl = compiled?.ir.measures.find((m) => m.name === particleMeta.name);
+  const coordNames = coordinateNames(decl?.type ?? { t: 'vec', n: particleMeta.dim }, particleMeta.name);
+
+  // Targets: fixed measures of the particles' dimension, from the run folder or drawn again from the spec.
+  const targets: Cloud[] = [];
+  const fixed = meta.measures.filter((m) => m.role === 'sample' && m.dim === particleMeta.dim);
+  const missing = fixed.filter((m) => !recorded.has(m.name));
+  let loaded: MeasureData[] = [];
+  try {
+    if (compiled && missing.length) loaded = loadMeasures(compiled.ir).measures;
+  } catch (e) {
+    // a data file moved or changed since the run
+    notes.push(`the targets cannot be read again (${e instanceof Error ? e.message : String(e)}): the plots show none`);
+  }
+  for (const m of fixed) {
+    const r = recorded.get(m.name);
+    const l = loaded.find((x) => x.name === m.name);
+    if (r) targets.push({ ...r, records: 1, data: r.data.subarray(0, r.size * r.dim) });
+    else if (l && l.size === m.points) targets.push({ measure: m.name, records: 1, size: l.size, dim: l.dim, data: l.data });
+  }
+  return { dir, meta, trace, particles: recorded.get(particleMeta.name), targets, coordNames, source, notes };
+}
+
+export interface PlotOptions {
+  /** coordinates of the scatter (0-based); default the first two */
+  coords?: [number, number];
+  /** steps whose particles are drawn; default the first and the last record */
+  records?: number[];
+  /** scalar columns drawn as curves, each a name or a comma-separated list of names; default the energy */
+  columns?: string[];
+}
+
+const FONT = 'Helvetica, Arial, "Liberation Sans", "DejaVu Sans", sans-serif';
+const MAX_TRAJECTORIES = 300;
+const CONFIG = {
+  background: 'white',
+  font: FONT,
+  view: { stroke: '#888', strokeWidth: 0.8 },
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', grid: true, gridColor: '#eee', domainColor: '#888', tickColor: '#888' },
+  legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', symbolStrokeWidth: 1.5 },
+} as const;
+
+/**
+ * `F,m2` → ['F', 'm2']. A column name may itself hold commas (an unnamed
+ * record item `mmd2(mu, nu; k)`), so pieces are joined back until they name
+ * a column.
+ */
+function splitColumns(text: string, known: string[]): string[] {
+  const columns: string[] = [];
+  let cur: string | undefined;
+  for (const piece of text.split(',')) {
+    cur = cur === undefined ? piece.trim() : `${cur},${piece}`;
+    if (known.includes(cur.trim())) columns.push(cur.trim()), (cur = undefined);
+  }
+  if (cur !== undefined) columns.push(cur.trim());
+  return columns;
+}
+
+/** Check the options against the run and fill in the defaults. */
+export function resolvePlotOptions(view: RunView, opts: PlotOptions): Required<PlotOptions> {
+  const bad = (message: string) => new FlowError(error(view.dir, undefined, message));
+  const scalars = view.trace.columns.slice(2);
+  const columns = opts.columns?.flatMap((c) => (scalars.includes(c) ? [c] : splitColumns(c, scalars))) ?? scalars.slice(0, 1);
+  for (const c of columns) if (!scalars.includes(c)) throw bad(`no recorded scalar '${c}'; the run has ${scalars.map((s) => `'${s}'`).join(', ')}`);
+  const steps = view.trace.rows.map((r) => r[0]);
+  const records = opts.records ?? [...new Set([steps[0], steps[steps.length - 1]])];
+  for (const s of records) if (!steps.includes(s)) throw bad(`step ${s} was not recorded; the recorded steps are ${steps.join(', ')}`);
+  const dim = view.particles?.dim ?? view.coordNames.length;
+  const coords = opts.coords ?? [0, 1];
+  if (dim >= 2 && coords.some((c) => c >= dim)) throw bad(`--coords ${coords.join(',')}: the particles have coordinates 0 to ${dim - 1}`);
+  return { coords, records, columns };
+}
+
+const SUPERSCRIPT: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
+
+/**
+ * A log axis labelled at the powers of ten only (10⁻³, 10⁻², ...), as in
+ * print; when the values span less than a decade, Vega's own ticks.
+ */
+function logAxis(values: number[], title: string): object {
+  const lo = Math.floor(Math.log10(Math.min(...values)));
+  const hi = Math.ceil(Math.log10(Math.max(...values)));
+  if (hi - lo < 2) return { title, format: '.2~g' };
+  const step = Math.ceil((hi - lo) / 8);
+  const powers = Array.from({ length: Math.floor((hi - lo) / step) + 1 }, (_, k) => lo + k * step);
+  const label = (e: number) => (e === 0 ? '1' : e === 1 ? '10' : '10' + [...String(e)].map((c) => SUPERSCRIPT[c]).join(''));
+  const expr = powers.map((e) => `datum.value === 1e${e} ? '${label(e)}' : `).join('') + "''";
+  return { title, values: powers.map((e) => Number(`1e${e}`)), labelExpr: expr };
+}
+
+/** One panel per scalar column against the step; log scale when every value is positive. */
+function curvePanels(view: RunView, columns: string[]): object[] {
+  const steps = view.trace.rows.map((r) => r[0]);
+  return columns.map((column) => {
+    const k = view.trace.columns.indexOf(column);
+    const values = view.trace.rows.filter((r) => Number.isFinite(r[k])).map((r) => ({ step: r[0], value: r[k] }));
+    const log = values.length > 0 && values.every((v) => v.value > 0);
+    return {
+      width: 320,
+      height: columns.length > 1 ? 150 : 320,
+      data: { values },
+      mark: { type: 'line', color: '#1f4e99', strokeWidth: 1.8, point: { size: 14, color: '#1f4e99' } },
+      encoding: {
+        // every recorded step, even where a diverged value is left out
+        x: { field: 'step', type: 'quantitative', title: 'step', scale: { domain: [steps[0], steps[steps.length - 1]] }, axis: { tickMinStep: 1, format: 'd' } },
+        y: log
+          ? { field: 'value', type: 'quantitative', scale: { type: 'log' }, axis: logAxis(values.map((v) => v.value), `${column} (log scale)`) }
+          : { field: 'value', type: 'quantitative', scale: { zero: false }, axis: { title: column, format: '~g' } },
+      },
+    };
+  });
+}
+
+/** Equal units on both axes: one square domain around all the points. */
+function squareDomain(xs: number[], ys: number[]): { x: [number, number]; y: [number, number] } {
+  const span = (v: number[]) => [Math.min(...v), Math.max(...v)] as const;
+  const [x0, x1] = span(xs);
+  const [y0, y1] = span(ys);
+  const half = (Math.max(x1 - x0, y1 - y0, 1e-12) / 2) * 1.06;
+  const cx = (x0 + x1) / 2;
+  const cy = (y0 + y1) / 2;
+  return { x: [cx - half, cx + half], y: [cy - half, cy + half] };
+}
+
+/** The scatter panel: trajectories, targets, then the particles at each chosen record. */
+function scatterPanel(view: RunView, opts: Required<PlotOptions>): object | undefined {
+  const p = view.particles;
+  if (!p || p.dim < 2) return undefined;
+  const [a, b] = opts.coords;
+  const steps = view.trace.rows.map((r) => r[0]);
+  const at = (rec: number, i: number, c: number) => p.data[(rec * p.size + i) * p.dim + c];
+
+  const stride = Math.max(1, Math.ceil(p.size / MAX_TRAJECTORIES));
+  const paths: object[] = [];
+  for (let i = 0; i < p.size; i += stride)
+    for (let rec = 0; rec < p.records; rec++) paths.push({ id: i, rec, x: at(rec, i, a), y: at(rec, i, b), series: 'trajectories' });
+
+  const series: string[] = [];
+  const colors: string[] = [];
+  const shapes: string[] = [];
+  const points: { x: number; y: number; series: string }[] = [];
+  for (const t of view.targets) {
+    const name = `${t.measure} (target)`;
+    series.push(name), colors.push(['#e6550d', '#31a354', '#756bb1'][view.targets.indexOf(t) % 3]), shapes.push('cross');
+    for (let i = 0; i < t.size; i++) points.push({ x: t.data[i * t.dim + a], y: t.data[i * t.dim + b], series: name });
+  }
+  // early records light, the last one dark: the eye reads time as depth
+  const shades = ['#9ecae1', '#4292c6', '#08519c', '#08306b'];
+  opts.records.forEach((step, k) => {
+    const name = `${p.measure} at step ${step}`;
+    const shade = opts.records.length === 1 ? shades[2] : shades[Math.round((k * (shades.length - 1)) / (opts.records.length - 1))];
+    series.push(name), colors.push(shade), shapes.push('circle');
+    const rec = steps.indexOf(step);
+    for (let i = 0; i < p.size; i++) points.push({ x: at(rec, i, a), y: at(rec, i, b), series: name });
+  });
+  series.push('trajectories'), colors.push('#999999'), shapes.push('stroke');
+
+  const all = [...points, ...(paths as { x: number; y: number }[])].filter((q) => Number.isFinite(q.x) && Number.isFinite(q.y));
+  const domain = squareDomain(
+    all.map((q) => q.x),
+    all.map((q) => q.y),
+  );
+  const size = Math.max(6, Math.min(28, 28 * Math.sqrt(200 / p.size)));
+  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: series, range: colors }, legend: { orient: 'right', symbolOpacity: 1 } };
+  const shape = { field: 'series', type: 'nominal', title: null, scale: { domain: series, range: shapes } };
+  return {
+    width: 320,
+    height: 320,
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: view.coordNames[a], scale: { domain: domain.x, nice: false, zero: false } },
+      y: { field: 'y', type: 'quantitative', title: view.coordNames[b], scale: { domain: domain.y, nice: false, zero: false } },
+    },
+    layer: [
+      { data: { values: paths }, mark: { type: 'line', strokeWidth: 0.6, opacity: 0.35, clip: true }, encoding: { detail: { field: 'id' }, order: { field: 'rec' }, color } },
+      { data: { values: points }, mark: { type: 'point', filled: true, size, opacity: 0.85, strokeWidth: 1.4, clip: true }, encoding: { color, shape } },
+    ],
+  };
+}
+
+/** The Vega-Lite spec of a run's figure. */
+export function plotSpec(view: RunView, options: PlotOptions = {}): TopLevelSpec {
+  const opts = resolvePlotOptions(view, options);
+  const curves = curvePanels(view, opts.columns);
+  const scatter = scatterPanel(view, opts);
+  const left = curves.length === 1 ? curves[0] : { vconcat: curves };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    config: CONFIG,
+    padding: 8,
+    ...(scatter ? { hconcat: [left, scatter], spacing: 36 } : left),
+  } as TopLevelSpec;
+}
+
+/** Render a Vega-Lite spec to an SVG document (no browser, no canvas). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compileVegaLite(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Rasterise an SVG at `scale` times its size (3 gives about 300 dpi at print size), on white. */
+export function svgToPng(svg: string, scale = 3): Buffer {
+  const resvg = new Resvg(svg, { fitTo: { mode: 'zoom', value: scale }, background: 'white', font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' } });
+  return Buffer.from(resvg.render().asPng());
+}
+
+/** `flowc plot RUN_DIR`: write the figure as SVG, or PNG when the file name ends in .png. Returns the file and the notes. */
+export async function plotRun(dir: string, out: string | undefined, options: PlotOptions = {}): Promise<{ file: string; notes: string[] }> {
+  const view = loadRun(dir);
+  const file = out ?? path.join(dir, 'plot.svg');
+  const ext = path.extname(file).toLowerCase();
+  if (ext !== '.svg' && ext !== '.png') throw new FlowError(error(file, undefined, 'the plot file must end in .svg or .png'));
+  const svg = await renderSvg(plotSpec(view, options));
+  writeFileAtomic(file, ext === '.png' ? svgToPng(svg) : svg);
+  const notes = [...view.notes];
+  if (!view.particles) notes.push('the spec records no positions of the particles: the plot shows the curves only (add positions(NAME) to its record line)');
+  else if (view.particles.dim < 2) notes.push('the particles are points of R: the plot shows the curves only');
+  return { file, notes };
+}

@@ -1,0 +1,338 @@
+// The gpu backend: each reduction stage of the plan runs as gpu.js kernels
+// (float32) generated from the same stage description as the cpu backend's
+// JavaScript (codegen-gpujs.ts); the host adds the kernels' per-chunk partial
+// sums in float64 and runs the stage's float64 "post" function (normalise,
+// store buffers, evaluate outputs). Stages whose bodies keep nested
+// expectations inline have no kernels and run the cpu function.
+//
+// What stays on the device (webgpu): every array a kernel reads is one
+// device buffer, written from a float32 mirror that is allocated once. Fixed
+// measures are written once; the particle positions, the parameters (n, t)
+// and the buffers that depend on the particles are rewritten when they
+// change, once per program run, whatever the number of kernels reading them.
+// cpu and webasm read the float32 mirrors directly. Kernel results come back
+// at every call (the Euler update and the post functions are on the host).
+
+import type { Compiled } from '../compiler/compile.js';
+import { generateGpuStage, type GpuKernel } from '../compiler/codegen-gpujs.js';
+import { error, FlowError } from '../compiler/diagnostics.js';
+import { QUERY, type Stage } from '../compiler/schedule.js';
+import { compileStage, type Backend, type StageFn } from './backend-cpu.js';
+import { gpuFor, gpujs, type GpuJs, type GpuJsKernel, type GpuMode, type WebGpuContext } from './gpu/modes.js';
+import type { MeasureData } from './inputs.js';
+
+/**
+ * Points per chunk of a reduction: the literal loop bound of every kernel.
+ * Mesa's software shaders stop any loop after 65535 iterations (TOOLCHAIN.md),
+ * and the number of chunks K = ceil(M / C) multiplies the threads (N·K), which
+ * helps small N; 16384 measured best on llvmpipe (/tmp/gpuproto, bench.js).
+ */
+export const DEFAULT_CHUNK = 16384;
+
+/** gpu.js's WGSL computes thread and array indices in f32: exact below 2^24. */
+const F32_EXACT = 2 ** 24;
+
+/** A float32 copy of a float64 host array that kernels read: a device buffer on webgpu. */
+class DeviceArray {
+  readonly host: Float32Array;
+  /** what kernels receive: the mirror, or a handle to the device buffer */
+  readonly arg: unknown;
+  dirty = true;
+  private readonly buffer?: { destroy(): void };
+
+  constructor(
+    readonly source: Float64Array,
+    private readonly ctx: WebGpuContext | undefined,
+  ) {
+    this.host = new Float32Array(source.length);
+    if (!ctx) {
+      this.arg = this.host;
+      return;
+    }
+    // STORAGE | COPY_DST; a binding must not be empty
+    this.buffer = ctx.device.createBuffer({ size: Math.max(4, this.host.byteLength), usage: 0x80 | 0x08 });
+    this.arg = new (gpujs().WebGPUBufferResult)({ buffer: this.buffer, output: [Math.max(1, this.host.length)], componentCount: 1, context: ctx, kernel: null });
+  }
+
+  refresh(): void {
+    if (!this.dirty) return;
+    this.host.set(this.source);
+    this.ctx?.device.queue.writeBuffer(this.buffer, 0, this.host);
+    this.dirty = false;
+  }
+
+  dispose(): void {
+    this.buffer?.destroy();
+  }
+}
+
+interface KernelRun {
+  spec: GpuKernel;
+  kernel: CachedKernel;
+  args: unknown[];
+  /** the device arrays among args */
+  reads: DeviceArray[];
+  /** output size: domain points × chunks */
+  threads: number;
+  nDomain: number;
+}
+
+interface StageRun {
+  stage: Stage;
+  /** the post function (kernels present) or the whole stage (kernels null) */
+  fn: StageFn;
+  kernels: KernelRun[] | null;
+  nDomain: number;
+  /** the stored buffers this stage writes: their device copies are stale after it runs */
+  writes: Float64Array[];
+}
+
+interface CachedKernel {
+  fn: GpuJsKernel;
+  /** wall time of the first call (gpu.js compiles then), ms */
+  firstCallMs?: number;
+}
+
+/** Kernels per gpu.js instance, by source text: compiled once per process, whatever the sizes. */
+const kernelCache = new WeakMap<GpuJs, Map<string, CachedKernel>>();
+
+function kernelFor(gpu: GpuJs, spec: GpuKernel): { cached: CachedKernel; reused: boolean } {
+  let byText = kernelCache.get(gpu);
+  if (!byText) kernelCache.set(gpu, (byText = new Map()));
+  const hit = byText.get(spec.source);
+  if (hit) return { cached: hit, reused: true };
+  const argumentTypes = Object.fromEntries(spec.args.map((a, i) => [spec.argNames[i], a.kind === 'size' ? 'Integer' : a.kind === 'one' ? 'Float' : 'Array']));
+  const fn = gpu.createKernel(spec.source, {
+    returnType: spec.buffers.length === 1 ? 'Number' : `Array(${spec.buffers.length})`,
+    argumentTypes,
+    // sizes change between runs of one compiled kernel: constants would be
+    // baked at the first call (TOOLCHAIN.md pitfalls), so they are arguments
+    output: [1],
+    dynamicOutput: true,
+    dynamicArguments: true,
+    precision: 'single',
+    tactic: 'precision',
+  });
+  const cached = { fn };
+  byText.set(spec.source, cached);
+  return { cached, reused: false };
+}
+
+
+export class GpuBackend implements Backend {
+  readonly name: string;
+  readonly precision = 'float32' as const;
+  readonly params: Float64Array;
+  private readonly D: Float64Array[];
+  private readonly S: Int32Array;
+  private readonly B: Float64Array[];
+  private readonly SUMS: Float64Array[];
+  private readonly programs: Record<'setup' | 'velocity' | 'observe', StageRun[]>;
+  /** one device array per host array, whichever slots or kernels read it */
+  private readonly devices = new Map<Float64Array, DeviceArray>();
+  private readonly positionsArray: DeviceArray;
+  private readonly paramsArray: DeviceArray;
+  private readonly reports: { program: string; stage: number; run: KernelRun; reused: boolean }[] = [];
+  private readonly gpu: GpuJs;
+
+  private constructor(
+    compiled: Compiled,
+    measures: MeasureData[],
+    positions: Float64Array,
+    readonly mode: GpuMode,
+    private readonly info: Record<string, unknown>,
+    ctx: WebGpuContext | undefined,
+    readonly chunk: number,
+  ) {
+    this.name = `gpu:${mode}`;
+    this.gpu = gpuFor(mode);
+    const { layout, plan } = compiled;
+    this.params = new Float64Array(layout.param.size);
+    for (const p of compiled.ir.params) p.value.forEach((v, c) => (this.params[layout.param.get(`${p.name}:${c}`)!] = v));
+    const slots = layout.slot.size;
+    this.D = new Array<Float64Array>(slots);
+    this.S = new Int32Array(slots);
+    const particles = compiled.ir.particles;
+    for (const m of measures) {
+      const k = layout.slot.get(m.name)!;
+      this.D[k] = m.name === particles ? positions : m.data;
+      this.S[k] = m.size;
+    }
+    const q = layout.slot.get(QUERY)!;
+    this.D[q] = positions;
+    this.S[q] = this.S[layout.slot.get(particles)!];
+    const sizeOf = (domain: string | null) => (domain === null ? 1 : this.S[layout.slot.get(domain)!]);
+    this.B = plan.buffers.map((b) => new Float64Array(b.stored ? sizeOf(b.domain) : 0));
+    this.SUMS = new Array<Float64Array>(plan.buffers.length);
+
+    const device = (source: Float64Array) => {
+      let a = this.devices.get(source);
+      if (!a) this.devices.set(source, (a = new DeviceArray(source, ctx)));
+      return a;
+    };
+    this.positionsArray = device(positions);
+    this.paramsArray = device(this.params);
+
+    const bindStages = (program: string, stages: Stage[]): StageRun[] =>
+      stages.map((stage, index) => {
+        const nDomain = sizeOf(stage.domain);
+        const gen = generateGpuStage(stage, layout, chunk);
+        const writes = stage.reductions.flatMap((r) => r.buffers.filter((b) => plan.buffers[b].stored).map((b) => this.B[b]));
+        if (!gen.kernels) return { stage, fn: compileStage(gen.host), kernels: null, nDomain, writes };
+        const kernels = gen.kernels.map((spec): KernelRun => {
+          const threads = nDomain * Math.ceil(this.S[spec.reducedSlot] / chunk);
+          const reads: DeviceArray[] = [];
+          const args = spec.args.map((a) => {
+            switch (a.kind) {
+              case 'size':
+                return this.S[a.slot];
+              case 'one':
+                return 1; // the opaque 1 of the guarded Kahan sum (codegen-gpujs.ts)
+              case 'params':
+                reads.push(this.paramsArray);
+                return this.paramsArray.arg;
+              case 'data':
+                reads.push(device(this.D[a.slot]));
+                return device(this.D[a.slot]).arg;
+              case 'buffer':
+                reads.push(device(this.B[a.buffer]));
+                return device(this.B[a.buffer]).arg;
+            }
+          });
+          if (ctx) this.checkExact(compiled.ir.file, threads, reads);
+          for (const b of spec.buffers) this.SUMS[b] ??= new Float64Array(nDomain);
+          const { cached, reused } = kernelFor(this.gpu, spec);
+          const run = { spec, kernel: cached, args, reads, threads, nDomain };
+          this.reports.push({ program, stage: index, run, reused });
+          return run;
+        });
+        return { stage, fn: compileStage(gen.host), kernels, nDomain, writes };
+      });
+    this.programs = {
+      setup: bindStages('setup', plan.setup),
+      velocity: bindStages('velocity', plan.programs.velocity.stages),
+      observe: bindStages('observe', plan.programs.observe.stages),
+    };
+  }
+
+  /** A backend on a mode already probed as available; `info` says which mode and why, for run.json. */
+  static async open(
+    compiled: Compiled,
+    measures: MeasureData[],
+    positions: Float64Array,
+    mode: GpuMode,
+    info: Record<string, unknown>,
+    chunk = DEFAULT_CHUNK,
+  ): Promise<GpuBackend> {
+    const ctx = mode === 'webgpu' ? await gpujs().WebGPUContext.acquire() : undefined;
+    return new GpuBackend(compiled, measures, positions, mode, info, ctx, chunk);
+  }
+
+  /** gpu.js's webgpu kernels index in f32 (TOOLCHAIN.md): refuse sizes it would index wrongly. */
+  private checkExact(file: string, threads: number, reads: DeviceArray[]): void {
+    const big = Math.max(threads, ...reads.map((a) => a.host.length));
+    if (big >= F32_EXACT)
+      throw new FlowError(
+        error(file, undefined, `too large for gpu:webgpu: an array of ${big} values, but its kernels compute indices in float32 (exact below 2^24 = ${F32_EXACT}); use --backend cpu`),
+      );
+  }
+
+  private async run(which: 'setup' | 'velocity' | 'observe', out: Float64Array): Promise<void> {
+    this.paramsArray.dirty = true;
+    this.positionsArray.dirty = true;
+    for (const s of this.programs[which]) {
+      if (s.kernels) await this.runKernels(s.kernels);
+      s.fn(this.params, this.D, this.S, this.B, out, 0, s.nDomain, s.kernels ? this.SUMS : null);
+      for (const w of s.writes) {
+        const a = this.devices.get(w);
+        if (a) a.dirty = true;
+      }
+    }
+  }
+
+  /** All kernels of a stage at once; their chunk partial sums added into SUMS in float64. */
+  private async runKernels(kernels: KernelRun[]): Promise<void> {
+    const results = await Promise.all(
+      kernels.map(async (k) => {
+        for (const a of k.reads) a.refresh();
+        const { fn } = k.kernel;
+        fn.setOutput([k.threads]);
+        if (k.kernel.firstCallMs !== undefined) return fn(...k.args);
+        const t0 = performance.now();
+        const r = await fn(...k.args);
+        k.kernel.firstCallMs = performance.now() - t0;
+        return r;
+      }),
+    );
+    kernels.forEach((k, ki) => {
+      const r = results[ki] as ArrayLike<number> & ArrayLike<ArrayLike<number>>;
+      const n = k.nDomain;
+      const chunks = k.threads / n;
+      const single = k.spec.buffers.length === 1;
+      k.spec.buffers.forEach((b, c) => {
+        const sums = this.SUMS[b];
+        for (let i = 0; i < n; i++) {
+          let s = 0;
+          for (let j = 0; j < chunks; j++) s += single ? (r[j * n + i] as number) : r[j * n + i][c];
+          sums[i] = s;
+        }
+      });
+    });
+  }
+
+  /**
+   * Milliseconds per call of the kernels of the first velocity stage that has
+   * any (best of a few calls after a warm-up that compiles them), or null when
+   * every velocity stage runs on the host. For choosing a mode (gpu/select.ts).
+   */
+  async timeFirstStage(budgetMs = 300): Promise<number | null> {
+    const s = this.programs.velocity.find((x) => x.kernels);
+    if (!s) return null;
+    this.paramsArray.dirty = true;
+    this.positionsArray.dirty = true;
+    await this.runKernels(s.kernels!);
+    let best = Infinity;
+    const start = performance.now();
+    for (let rep = 0; rep < 5 && (rep === 0 || performance.now() - start < budgetMs); rep++) {
+      const t0 = performance.now();
+      await this.runKernels(s.kernels!);
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  }
+
+  async setup(): Promise<void> {
+    await this.run('setup', new Float64Array(0));
+  }
+
+  velocity(out: Float64Array): Promise<void> {
+    return this.run('velocity', out);
+  }
+
+  observe(out: Float64Array): Promise<void> {
+    return this.run('observe', out);
+  }
+
+  describe(): Record<string, unknown> {
+    // compile_ms: the first call's wall time (gpu.js compiles then); null when
+    // an earlier run in this process compiled the same kernel, or it never ran
+    const kernels = this.reports.map(({ program, stage, run, reused }) => {
+      const first = run.kernel.firstCallMs;
+      const fallback = run.kernel.fn.kernel?.fallbackReason;
+      return {
+        program,
+        stage,
+        buffers: run.spec.buffers,
+        threads: run.threads,
+        compile_ms: reused || first === undefined ? null : Math.round(first * 10) / 10,
+        ...(fallback ? { fell_back_to_cpu: fallback } : {}),
+      };
+    });
+    const cpuStages = Object.entries(this.programs).flatMap(([p, ss]) => ss.flatMap((s, i) => (s.kernels ? [] : [`${p}[${i}]`])));
+    return { mode: this.mode, ...this.info, chunk: this.chunk, kernels, ...(cpuStages.length ? { cpu_stages: cpuStages } : {}) };
+  }
+
+  dispose(): void {
+    for (const a of this.devices.values()) a.dispose();
+  }
+}

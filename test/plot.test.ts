@@ -1,0 +1,151 @@
+// `flowc plot` and `run --plot`: the SVG through the real binary (curves,
+// scatter, legend, axis labels); PNG output, the options and their errors
+// in-process (Vega loads once); the Vega-Lite spec itself (log scale only
+// for positive values).
+
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadRun, plotRun, plotSpec } from '../src/cli/plot.js';
+import { run } from '../src/library.js';
+import { BIN, tempDir } from './helpers.js';
+
+// targets from a file that the run does not record, an unnamed item whose column holds commas, a negative scalar
+const SPEC = `flow plotted "A small flow to plot"
+seed 2
+let sigma = 1.0
+particles mu in R^2: 30 ~ normal([0, 0], 1)
+sample nu in R^2 from "nu.csv"
+kernel k(x, y) = exp(-|x - y|^2 / (2 * sigma^2))
+energy F = 1/2 * mmd2(mu, nu; k)
+scheme euler(step = 0.5, steps = 40)
+record every 10: F, mmd2(mu, nu; k), neg = -E[x ~ mu] |x|^2, positions(mu)
+`;
+const NU = 'x,y\n2,0\n-2,0\n0,2\n2.5,0.5\n';
+
+const RECORD_SPEC = `flow neurons
+seed 4
+particles mu in (w: R, theta: R^2): 20 ~ (w: normal(0, 0.1), theta: sphere(1))
+sample teacher in (w: R, theta: R^2): 3 ~ (w: normal(1, 0.1), theta: sphere(1))
+sample data in R^2: 50 ~ normal(0, 1)
+fn phi(u, x) = u.w * relu(dot(u.theta, x))
+energy F = 1/2 * E[x ~ data] (E[u ~ mu] phi(u, x) - E[v ~ teacher] phi(v, x))^2
+scheme euler(step = 0.5, steps = 20)
+record every 5: F, positions(mu)
+`;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function flowc(args: string[], cwd: string): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' }, (e, stdout, stderr) =>
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** A folder with the spec, and a run of it in `run/` (through the API, in-process). */
+async function ran(spec = SPEC, files: Record<string, string> = { 'nu.csv': NU }): Promise<string> {
+  const dir = tempDir({ 's.flow': spec, ...files });
+  await run(path.join(dir, 's.flow'), { out: path.join(dir, 'run') });
+  return dir;
+}
+
+/** The texts of an SVG, in document order. */
+const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+const svgTexts = (file: string) => texts(fs.readFileSync(file, 'utf8'));
+
+describe.concurrent('flowc plot', () => {
+  it('draws the energy curve and the particles over the targets, as SVG by default', async () => {
+    const dir = await ran();
+    const r = await flowc(['plot', 'run'], dir);
+    expect(r).toEqual({ code: 0, stdout: `wrote ${path.join('run', 'plot.svg')}\n`, stderr: '' });
+    const svg = fs.readFileSync(path.join(dir, 'run', 'plot.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    const t = texts(svg);
+    // axis titles, the log axis labelled at powers of ten, the legend
+    for (const s of ['step', 'F (log scale)', 'mu[0]', 'mu[1]', 'nu (target)', 'mu at step 0', 'mu at step 40', 'trajectories']) expect(t).toContain(s);
+    expect(t).toContain('10⁻¹');
+    // the curve and the trajectories are line marks; particles and targets are symbols
+    expect(svg).toContain('class="mark-line role-mark');
+    expect(svg).toContain('class="mark-symbol role-mark');
+  });
+
+  it('run --plot --report writes the figures next to the data, and says so', async () => {
+    const dir = tempDir({ 's.flow': SPEC, 'nu.csv': NU });
+    const r = await flowc(['run', 's.flow', '--out', 'o', '--plot', '--report'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`  wrote      ${path.join('o', 'plot.svg')}\n  wrote      ${path.join('o', 'report.html')}\n`);
+    expect(fs.readdirSync(path.join(dir, 'o')).sort()).toEqual(['mu.npy', 'plot.svg', 'report.html', 'run.json', 'trace.csv']);
+  });
+
+  it('reports bad options as diagnostics or usage errors', async () => {
+    const dir = await ran();
+    const [records, coords] = await Promise.all([flowc(['plot', 'run', '--records', '5'], dir), flowc(['plot', 'run', '--coords', '1,1'], dir)]);
+    expect(records).toEqual({ code: 1, stdout: '', stderr: 'run: error: step 5 was not recorded; the recorded steps are 0, 10, 20, 30, 40\n' });
+    expect(coords.code).toBe(2);
+    expect(coords.stderr).toContain('expected two different coordinates like 0,1');
+  });
+});
+
+describe.concurrent('plotRun', () => {
+  it('writes PNG on request, three times the SVG size', async () => {
+    const dir = await ran();
+    await plotRun(path.join(dir, 'run'), path.join(dir, 'a.svg'));
+    expect(await plotRun(path.join(dir, 'run'), path.join(dir, 'a.png'))).toEqual({ file: path.join(dir, 'a.png'), notes: [] });
+    const png = fs.readFileSync(path.join(dir, 'a.png'));
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const svg = fs.readFileSync(path.join(dir, 'a.svg'), 'utf8');
+    const [, w, h] = /<svg[^>]*width="(\d+)" height="(\d+)"/.exec(svg)!;
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([3 * Number(w), 3 * Number(h)]);
+  });
+
+  it('selects scalars (a column name may hold commas), records and coordinates of a record space', async () => {
+    const dir = await ran();
+    await plotRun(path.join(dir, 'run'), undefined, { columns: ['mmd2(mu, nu; k),neg'], records: [0, 20, 40] });
+    const t = svgTexts(path.join(dir, 'run', 'plot.svg'));
+    for (const s of ['mmd2(mu, nu; k) (log scale)', 'neg', 'mu at step 20']) expect(t).toContain(s);
+    expect(t).not.toContain('F (log scale)');
+
+    const nd = await ran(RECORD_SPEC, {});
+    await plotRun(path.join(nd, 'run'), path.join(nd, 'p.svg'), { coords: [1, 2] });
+    const u = svgTexts(path.join(nd, 'p.svg'));
+    for (const s of ['theta[0]', 'theta[1]', 'teacher (target)']) expect(u).toContain(s);
+    expect(u).not.toContain('data (target)');
+  });
+
+  it('rejects what the run does not have, naming the choices', async () => {
+    const dir = path.join(await ran(), 'run');
+    await expect(plotRun(dir, undefined, { columns: ['G'] })).rejects.toThrow(`${dir}: error: no recorded scalar 'G'; the run has 'F', 'mmd2(mu, nu; k)', 'neg'`);
+    await expect(plotRun(dir, undefined, { coords: [0, 2] })).rejects.toThrow(`${dir}: error: --coords 0,2: the particles have coordinates 0 to 1`);
+    await expect(plotRun(dir, 'x.pdf')).rejects.toThrow('x.pdf: error: the plot file must end in .svg or .png');
+    await expect(plotRun(path.dirname(dir))).rejects.toThrow('not a flowc run folder: cannot read run.json');
+  });
+
+  it('plots without targets, with a note, once the spec is gone', async () => {
+    const dir = await ran();
+    fs.rmSync(path.join(dir, 's.flow'));
+    const r = await plotRun(path.join(dir, 'run'));
+    expect(r.notes).toEqual([`the spec ${path.join(dir, 's.flow')} is not readable any more: the plots show no targets`]);
+    expect(svgTexts(r.file)).not.toContain('nu (target)');
+  });
+});
+
+describe('plotSpec', () => {
+  it('uses a log scale exactly when every value is positive', async () => {
+    const dir = await ran();
+    const view = loadRun(path.join(dir, 'run'));
+    const spec = plotSpec(view, { columns: ['F', 'neg'] }) as unknown as { hconcat: [{ vconcat: { encoding: { y: { scale: { type?: string } } } }[] }] };
+    const [f, neg] = spec.hconcat[0].vconcat;
+    expect(f.encoding.y.scale.type).toBe('log');
+    expect(neg.encoding.y.scale.type).toBeUndefined();
+    // the targets come from the spec's CSV, the particles from mu.npy
+    expect(view.targets.map((t) => [t.measure, t.size])).toEqual([['nu', 4]]);
+    expect(view.particles).toMatchObject({ measure: 'mu', records: 5, size: 30, dim: 2 });
+  });
+});
