@@ -15,12 +15,13 @@
 // function, over the same inner loop in the same order, whichever thread
 // computes it; threads only choose which points (docs/decisions.md).
 
+import { stageArrays } from './arrays.js';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Compiled } from '../compiler/compile.js';
 import { error, FlowError } from '../compiler/diagnostics.js';
 import { STAGE_PARAMS } from '../compiler/codegen-js.js';
-import { QUERY, type ProgramPlan, type Stage } from '../compiler/schedule.js';
+import type { ProgramPlan, Stage } from '../compiler/schedule.js';
 import { compileStage, type Backend, type StageFn } from './backend-cpu.js';
 import { CTL, STOP, workerMain, type WorkerInit } from './cpu-worker.js';
 import type { MeasureData } from './inputs.js';
@@ -92,24 +93,11 @@ export class ParallelCpuBackend implements Backend {
   ) {
     if (!(positions.buffer instanceof SharedArrayBuffer)) throw new Error('internal: ParallelCpuBackend needs positions in shared memory (sharedCopy)');
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`internal: thread count ${threads}`);
-    const { layout, plan, kernels } = compiled;
+    const { plan, kernels } = compiled;
     const shared = (length: number) => new Float64Array(new SharedArrayBuffer(8 * length));
-    this.params = shared(layout.param.size);
-    for (const p of compiled.ir.params) p.value.forEach((v, c) => (this.params[layout.param.get(`${p.name}:${c}`)!] = v));
-    const slots = layout.slot.size;
-    this.D = new Array<Float64Array>(slots);
-    this.S = new Int32Array(slots);
-    const particles = compiled.ir.particles;
-    for (const m of measures) {
-      const k = layout.slot.get(m.name)!;
-      this.D[k] = m.name === particles ? positions : sharedCopy(m.data);
-      this.S[k] = m.size;
-    }
-    const q = layout.slot.get(QUERY)!;
-    this.D[q] = positions;
-    this.S[q] = this.S[layout.slot.get(particles)!];
-    const sizeOf = (domain: string | null) => (domain === null ? 1 : this.S[layout.slot.get(domain)!]);
-    this.B = plan.buffers.map((b) => shared(b.stored ? sizeOf(b.domain) : 0));
+    const arrays = stageArrays(compiled, measures, positions, shared, sharedCopy);
+    ({ params: this.params, D: this.D, S: this.S, B: this.B } = arrays);
+    const sizeOf = arrays.sizeOf;
 
     const { velocity, observe } = plan.programs;
     const outputOf = (p: ProgramPlan) => (p.domain === null ? null : shared(sizeOf(p.domain) * p.roots.length));

@@ -4,7 +4,8 @@
 // allocates nothing.
 
 import type { Compiled } from '../compiler/compile.js';
-import { QUERY, type Stage } from '../compiler/schedule.js';
+import type { Stage } from '../compiler/schedule.js';
+import { stageArrays } from './arrays.js';
 import { STAGE_PARAMS } from '../compiler/codegen-js.js';
 import type { MeasureData } from './inputs.js';
 
@@ -64,23 +65,7 @@ export class CpuBackend implements Backend {
   constructor(compiled: Compiled, measures: MeasureData[], positions: Float64Array) {
     const { layout, plan, kernels } = compiled;
     this.layout = layout;
-    this.params = new Float64Array(layout.param.size);
-    for (const p of compiled.ir.params) p.value.forEach((v, c) => (this.params[layout.param.get(`${p.name}:${c}`)!] = v));
-    const slots = layout.slot.size;
-    this.D = new Array<Float64Array>(slots);
-    this.S = new Int32Array(slots);
-    const particles = compiled.ir.particles;
-    for (const m of measures) {
-      const k = layout.slot.get(m.name)!;
-      this.D[k] = m.name === particles ? positions : m.data;
-      this.S[k] = m.size;
-    }
-    // the query points are the particle positions (noise injection will move them)
-    const q = layout.slot.get(QUERY)!;
-    this.D[q] = positions;
-    this.S[q] = this.S[layout.slot.get(particles)!];
-    const sizeOf = (domain: string | null) => (domain === null ? 1 : this.S[layout.slot.get(domain)!]);
-    this.B = plan.buffers.map((b) => new Float64Array(b.stored ? sizeOf(b.domain) : 0));
+    ({ params: this.params, D: this.D, S: this.S, B: this.B } = stageArrays(compiled, measures, positions));
     const bind = (stages: Stage[], sources: string[]) => stages.map((stage, i) => ({ stage, fn: compileStage(sources[i]) }));
     this.stages = {
       setup: bind(plan.setup, kernels.setup),

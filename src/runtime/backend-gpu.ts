@@ -13,10 +13,11 @@
 // cpu and webasm read the float32 mirrors directly. Kernel results come back
 // at every call (the Euler update and the post functions are on the host).
 
+import { stageArrays } from './arrays.js';
 import type { Compiled } from '../compiler/compile.js';
 import { generateGpuStage, type GpuKernel } from '../compiler/codegen-gpujs.js';
 import { error, FlowError } from '../compiler/diagnostics.js';
-import { QUERY, type Stage } from '../compiler/schedule.js';
+import type { Stage } from '../compiler/schedule.js';
 import { compileStage, type Backend, type StageFn } from './backend-cpu.js';
 import { gpuFor, gpujs, type GpuJs, type GpuJsKernel, type GpuMode, type WebGpuContext } from './gpu/modes.js';
 import type { MeasureData } from './inputs.js';
@@ -147,22 +148,9 @@ export class GpuBackend implements Backend {
     this.name = `gpu:${mode}`;
     this.gpu = gpuFor(mode);
     const { layout, plan } = compiled;
-    this.params = new Float64Array(layout.param.size);
-    for (const p of compiled.ir.params) p.value.forEach((v, c) => (this.params[layout.param.get(`${p.name}:${c}`)!] = v));
-    const slots = layout.slot.size;
-    this.D = new Array<Float64Array>(slots);
-    this.S = new Int32Array(slots);
-    const particles = compiled.ir.particles;
-    for (const m of measures) {
-      const k = layout.slot.get(m.name)!;
-      this.D[k] = m.name === particles ? positions : m.data;
-      this.S[k] = m.size;
-    }
-    const q = layout.slot.get(QUERY)!;
-    this.D[q] = positions;
-    this.S[q] = this.S[layout.slot.get(particles)!];
-    const sizeOf = (domain: string | null) => (domain === null ? 1 : this.S[layout.slot.get(domain)!]);
-    this.B = plan.buffers.map((b) => new Float64Array(b.stored ? sizeOf(b.domain) : 0));
+    const arrays = stageArrays(compiled, measures, positions);
+    ({ params: this.params, D: this.D, S: this.S, B: this.B } = arrays);
+    const sizeOf = arrays.sizeOf;
     this.SUMS = new Array<Float64Array>(plan.buffers.length);
 
     const device = (source: Float64Array) => {
