@@ -28,67 +28,59 @@ function chainRule(n: ir.NodeOf<'op'>, d: (a: Node) => Node): Node {
   return acc;
 }
 
-export function firstVariation(root: Node, measure: string, x: VarInfo): Node {
+/** A rewrite applied once per node of a DAG (memoised by node id). */
+function memoised(rule: (n: Node, go: (n: Node) => Node) => Node): (n: Node) => Node {
   const memo = new Map<number, Node>();
   const go = (n: Node): Node => {
     const hit = memo.get(n.id);
     if (hit) return hit;
-    let out: Node;
+    const out = rule(n, go);
+    memo.set(n.id, out);
+    return out;
+  };
+  return go;
+}
+
+export function firstVariation(root: Node, measure: string, x: VarInfo): Node {
+  return memoised((n, go) => {
     switch (n.kind) {
       case 'num':
       case 'param':
       case 'var':
       case 'load':
-        out = ir.num(0);
-        break;
+        return ir.num(0);
       case 'op':
-        out = chainRule(n, go);
-        break;
+        return chainRule(n, go);
       case 'expect': {
         const direct = n.measure === measure ? ir.renameVars(n.body, new Map([[n.v, x.id]])) : ir.num(0);
-        out = ir.add(direct, ir.expect(n.measure, n.v, go(n.body)));
-        break;
+        return ir.add(direct, ir.expect(n.measure, n.v, go(n.body)));
       }
       default:
         return ir.assertNever(n);
     }
-    memo.set(n.id, out);
-    return out;
-  };
-  return go(root);
+  })(root);
 }
 
 /** ∂ root / ∂ (component c of point variable v), v free in root. */
 export function derivative(root: Node, v: number, c: number): Node {
-  const memo = new Map<number, Node>();
-  const go = (n: Node): Node => {
-    const hit = memo.get(n.id);
-    if (hit) return hit;
-    let out: Node;
+  return memoised((n, go) => {
     switch (n.kind) {
       case 'num':
       case 'param':
-        out = ir.num(0);
-        break;
+        return ir.num(0);
       case 'var':
-        out = ir.num(n.v === v && n.c === c ? 1 : 0);
-        break;
+        return ir.num(n.v === v && n.c === c ? 1 : 0);
       case 'load':
         throw new Error('internal: derivative of a scheduled expression');
       case 'op':
-        out = chainRule(n, go);
-        break;
+        return chainRule(n, go);
       case 'expect':
         if (n.v === v) throw new Error('internal: differentiating with respect to a bound variable');
-        out = ir.expect(n.measure, n.v, go(n.body));
-        break;
+        return ir.expect(n.measure, n.v, go(n.body));
       default:
         return ir.assertNever(n);
     }
-    memo.set(n.id, out);
-    return out;
-  };
-  return go(root);
+  })(root);
 }
 
 /** The W2 velocity field v(X) = -grad_X F'(mu)(X), one node per component. */
