@@ -18,7 +18,7 @@ import { compile, type Compiled } from '../src/compiler/compile.js';
 import { CpuBackend } from '../src/runtime/backend-cpu.js';
 import { loadMeasures, type MeasureData } from '../src/runtime/inputs.js';
 import { envOf, interpret } from './interpret.js';
-import { tempDir } from './helpers.js';
+import { SMALL_FLOWS, tempDir } from './helpers.js';
 
 // ------------------------------------------------------------ harness
 
@@ -487,26 +487,7 @@ describe('v(x_i) = -N dF(mu_x)/dx_i', () => {
   });
 
   it('holds for the energies of the reference scenarios shrunk to a few particles', () => {
-    const sources = [
-      `flow mmd
-let sigma = 1.0
-particles mu in R^2: 7 ~ normal(0, 1)
-sample nu in R^2: 5 ~ mixture([1, 1], normal([2, 0], 0.3), normal([-1, 1], 0.3))
-kernel k(x, y) = exp(-|x - y|^2 / (2 * sigma^2))
-energy F = 1/2 * mmd2(mu, nu; k)
-scheme euler(step = 1, steps = 1)
-`,
-      `flow potential_interaction
-let c = 2.0
-let a = [0.5, 0.0]
-particles mu in R^2: 6 ~ normal(0, 1)
-fn V(x) = |x|^2 / 2
-fn W(x, y) = exp(-|x - y - a|^2)
-energy F = E[x ~ mu] V(x) + c/2 * E[x ~ mu, y ~ mu] W(x, y)
-scheme euler(step = 0.05, steps = 1)
-`,
-    ];
-    for (const s of sources) checkIdentity(s);
+    for (const s of [SMALL_FLOWS.mmd, SMALL_FLOWS.potentialInteraction]) checkIdentity(s);
   });
 });
 

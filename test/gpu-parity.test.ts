@@ -18,7 +18,7 @@ import { compile } from '../src/compiler/compile.js';
 import { GpuBackend } from '../src/runtime/backend-gpu.js';
 import { probeMode, type GpuMode } from '../src/runtime/gpu/modes.js';
 import { loadMeasures } from '../src/runtime/inputs.js';
-import { flowc, REFERENCE, ROOT, tempDir } from './helpers.js';
+import { flowc, REFERENCE, ROOT, SMALL_FLOWS, tempDir } from './helpers.js';
 
 const MODES: GpuMode[] = ['cpu', 'webasm', 'webgpu'];
 const STEPS = 20;
@@ -85,23 +85,8 @@ const FD_H = 1e-2;
 const FD_TOL = 1e-3;
 
 const FD_SPECS = {
-  mmd: `flow mmd
-let sigma = 1.0
-particles mu in R^2: 7 ~ normal(0, 1)
-sample nu in R^2: 5 ~ mixture([1, 1], normal([2, 0], 0.3), normal([-1, 1], 0.3))
-kernel k(x, y) = exp(-|x - y|^2 / (2 * sigma^2))
-energy F = 1/2 * mmd2(mu, nu; k)
-scheme euler(step = 1, steps = 1)
-`,
-  'potential and interaction': `flow potential_interaction
-let c = 2.0
-let a = [0.5, 0.0]
-particles mu in R^2: 6 ~ normal(0, 1)
-fn V(x) = |x|^2 / 2
-fn W(x, y) = exp(-|x - y - a|^2)
-energy F = E[x ~ mu] V(x) + c/2 * E[x ~ mu, y ~ mu] W(x, y)
-scheme euler(step = 0.05, steps = 1)
-`,
+  mmd: SMALL_FLOWS.mmd,
+  'potential and interaction': SMALL_FLOWS.potentialInteraction,
   'a smooth two-layer network': `flow network
 seed 5
 particles mu in (w: R, theta: R^2): 6 ~ (w: normal(0, 1), theta: normal(0, 1))

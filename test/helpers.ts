@@ -36,3 +36,24 @@ export function tempDir(files: Record<string, string> = {}): string {
   }
   return dir;
 }
+
+/** The reference energies with a few particles drawn from a seed: small flows for derivative checks. */
+export const SMALL_FLOWS = {
+  mmd: `flow mmd
+let sigma = 1.0
+particles mu in R^2: 7 ~ normal(0, 1)
+sample nu in R^2: 5 ~ mixture([1, 1], normal([2, 0], 0.3), normal([-1, 1], 0.3))
+kernel k(x, y) = exp(-|x - y|^2 / (2 * sigma^2))
+energy F = 1/2 * mmd2(mu, nu; k)
+scheme euler(step = 1, steps = 1)
+`,
+  potentialInteraction: `flow potential_interaction
+let c = 2.0
+let a = [0.5, 0.0]
+particles mu in R^2: 6 ~ normal(0, 1)
+fn V(x) = |x|^2 / 2
+fn W(x, y) = exp(-|x - y - a|^2)
+energy F = E[x ~ mu] V(x) + c/2 * E[x ~ mu, y ~ mu] W(x, y)
+scheme euler(step = 0.05, steps = 1)
+`,
+};
