@@ -84,13 +84,15 @@ export async function runCompiled(compiled: Compiled, options: RunOptions = {}, 
   } finally {
     await backend.dispose?.();
   }
+  const file = compiled.ir.file;
+  const runWarnings = result.warnings.map((message): Diagnostic => ({ ...error(file, undefined, message), severity: 'warning' }));
   return {
     compiled,
     measures,
     result,
     backend: { name: backend.name, precision: backend.precision, threads, ...backend.describe?.() },
     timings: { compile: compileMs, inputs, ...result.timings },
-    warnings,
+    warnings: [...warnings, ...runWarnings],
   };
 }
 

@@ -36,7 +36,11 @@ export function runJson(file: string, run: FlowRun, set: Record<string, number[]
     set,
     metric: c.ir.metric,
     scheme: c.ir.scheme,
+    ...(c.ir.noise ? { noise: c.ir.noise.text } : {}),
+    ...(c.ir.diffusion ? { diffusion: c.ir.diffusion.text } : {}),
     steps: run.result.steps,
+    ...(run.result.inner ? { inner: run.result.inner } : {}),
+    ...(run.result.transport ? { transport: run.result.transport } : {}),
     measures: run.measures.map((m) => {
       const decl = c.ir.measures.find((x) => x.name === m.name)!;
       return { name: m.name, role: decl.role, points: m.size, dim: m.dim, source: decl.source.kind === 'file' ? decl.source.path : 'distribution' };

@@ -11,6 +11,7 @@ import { irJson, irText, kernelsText, planText, validateIr } from '../compiler/e
 import { PARALLEL_MIN_PARTICLES } from '../runtime/backend-cpu-parallel.js';
 import { ensureFreshDir } from '../runtime/files.js';
 import { VERSION, writeRunFolder } from '../run-folder.js';
+import type { FlowIR } from '../compiler/lower.js';
 import { compareGolden, goldenPath, makeGolden, readGolden, DEFAULT_TOLERANCE } from './golden.js';
 import { cmdDoctor, gpuRequest, parseBackend } from './doctor.js';
 import { initSpec } from './init.js';
@@ -134,7 +135,12 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
     out(`flowc ${c.flow.name}${c.flow.title ? ` — ${c.flow.title}` : ''}\n`);
     if (run.backend.why) out(`  backend    ${run.backend.name} (${run.backend.precision}): ${run.backend.why}\n`);
     else out(`  backend    ${run.backend.name} (${run.backend.precision}, ${run.backend.threads} thread${run.backend.threads === 1 ? '' : 's'})\n`);
-    out(`  particles  ${p.name}: ${p.size} points in R^${p.dim}; metric ${c.metric.name}, ${c.scheme.name} step ${c.scheme.step}, ${run.result.steps}/${c.scheme.steps} steps\n`);
+    out(`  particles  ${p.name}: ${p.size} points in R^${p.dim}; metric ${metricText(c.metric)}, ${c.scheme.name} step ${c.scheme.step}, ${run.result.steps}/${c.scheme.steps} steps\n`);
+    const schedules = [c.noise ? `noise ${c.noise.text}` : '', c.diffusion ? `diffusion ${c.diffusion.text}` : ''].filter(Boolean);
+    if (schedules.length) out(`  schedules  ${schedules.join('; ')}\n`);
+    const inner = run.result.inner;
+    if (inner && run.result.steps)
+      out(`  ${inner.kind === 'jko' ? 'jko inner' : 'dab CG   '}  ${(inner.total / run.result.steps).toFixed(1)} iterations/step on average, at most ${inner.max} (limit ${inner.limit}, tolerance ${inner.tolerance})\n`);
     if (rows.length) out(`  ${c.energy.name.padEnd(9)}  ${num(rows[0][2])} at step 0 → ${num(rows[rows.length - 1][2])} at step ${rows[rows.length - 1][0]}\n`);
     const perStep = run.result.steps ? ` (${ms(t.steps / run.result.steps)}/step)` : '';
     out(`  time       compile ${ms(t.compile)} · inputs ${ms(t.inputs)} · setup ${ms(t.setup)} · steps ${ms(t.steps)}${perStep} · record ${ms(t.record)} · write ${ms(writeMs)}\n`);
@@ -368,5 +374,16 @@ export async function main(argv: string[]): Promise<number> {
     err(`flowc: internal error: ${e instanceof Error ? e.message : String(e)}\n(this is a bug in flowc; rerun with FLOWC_DEBUG=1 for details)\n`);
     if (process.env.FLOWC_DEBUG) err(`${(e as Error).stack}\n`);
     return 70;
+  }
+}
+
+function metricText(m: FlowIR['metric']): string {
+  switch (m.name) {
+    case 'WFR':
+      return `WFR(a = ${m.a}, b = ${m.b})`;
+    case 'dab':
+      return `dab(alpha = ${m.alpha}, beta = ${m.beta}; ${m.kernel})`;
+    default:
+      return m.name;
   }
 }

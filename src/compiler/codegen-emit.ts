@@ -21,6 +21,23 @@ export interface Layout {
   /** index in P of component c of parameter name: key `${name}:${c}` */
   param: Map<string, number>;
   buffers: Buffer[];
+  /**
+   * Weighted measures: measure → the pseudo-measure holding its weights (one
+   * number per point). An expectation over a weighted measure is
+   * sum_j w_j body_j; over any other, (1/M) sum_j body_j.
+   */
+  weights?: Map<string, string>;
+}
+
+/** The summand of a reduction over measure m at point `index`: the body, times the point's weight when m is weighted. */
+export function summand(layout: Layout, names: Pick<Names, 'data'>, m: string, index: string, body: string): string {
+  const w = layout.weights?.get(m);
+  return w ? `${names.data(w)}[${index}] * ${body}` : body;
+}
+
+/** Whether a reduction over m ends with a division by its size (unweighted) or not (weighted). */
+export function normalised(layout: Layout, m: string): boolean {
+  return !layout.weights?.has(m);
 }
 
 export interface Scope {
@@ -146,9 +163,9 @@ export function makeEmitter(layout: Layout, names: Names): Emitter {
       ...open,
       `  const l${k}o = l${k} * ${dimOf(m)};`,
       ...loop.lines.map((l) => '  ' + l),
-      `  ${acc} += ${body.code};`,
+      `  ${acc} += ${summand(layout, names, m, `l${k}`, body.code)};`,
       ...close,
-      `${acc} = ${acc} / ${names.size(m)};`,
+      ...(normalised(layout, m) ? [`${acc} = ${acc} / ${names.size(m)};`] : []),
     );
     chain[depth].memo.set(n.id, acc);
     return { code: acc, depth };

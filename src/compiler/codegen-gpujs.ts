@@ -14,7 +14,7 @@
 // away ((s + y) - s → y).
 
 import { generateStage } from './codegen-js.js';
-import { hasInlineLoops, makeEmitter, scope, type Layout } from './codegen-emit.js';
+import { hasInlineLoops, makeEmitter, scope, summand, type Layout } from './codegen-emit.js';
 import type { Stage } from './schedule.js';
 
 export type GpuArg =
@@ -100,7 +100,7 @@ function kernel(stage: Stage, measure: string, v: number, buffers: number[], lay
     `  const jo = j * ${em.dimOf(measure)};`,
     ...loop.lines.map((l) => '  ' + l),
     ...buffers.flatMap((b, i) => [
-      `  const y${b} = ${codes[i]} - c${b};`,
+      `  const y${b} = ${summand(layout, names, measure, 'j', codes[i])} - c${b};`,
       `  const s${b} = (a${b} + y${b}) * ${one};`,
       `  c${b} = (s${b} - a${b}) - y${b};`,
       `  a${b} = s${b};`,

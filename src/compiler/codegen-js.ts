@@ -12,7 +12,7 @@
 //        elsewhere (by gpu kernels): the function then only normalises them,
 //        stores buffers and evaluates the outputs.
 
-import { makeEmitter, scope, type Layout } from './codegen-emit.js';
+import { makeEmitter, normalised, scope, summand, type Layout } from './codegen-emit.js';
 import type { Stage } from './schedule.js';
 
 export type { Layout } from './codegen-emit.js';
@@ -51,7 +51,10 @@ export function generateStage(stage: Stage, layout: Layout, mode: 'full' | 'post
   for (const r of stage.reductions) {
     const m = r.measure;
     if (mode === 'post') {
-      for (const b of r.buffers) outer.lines.push(`const a${b} = ${used(`SUMS${b}`, `const SUMS${b} = SUMS[${b}];`)}[${index}] / ${names.size(m)};`);
+      for (const b of r.buffers) {
+        const sum = `${used(`SUMS${b}`, `const SUMS${b} = SUMS[${b}];`)}[${index}]`;
+        outer.lines.push(`const a${b} = ${normalised(layout, m) ? `${sum} / ${names.size(m)}` : sum};`);
+      }
       continue;
     }
     const loop = scope();
@@ -63,9 +66,9 @@ export function generateStage(stage: Stage, layout: Layout, mode: 'full' | 'post
       `for (let j = 0; j < ${names.size(m)}; j++) {`,
       `  const jo = j * ${em.dimOf(m)};`,
       ...loop.lines.map((l) => '  ' + l),
-      ...r.buffers.map((b, i) => `  a${b} += ${codes[i]};`),
+      ...r.buffers.map((b, i) => `  a${b} += ${summand(layout, names, m, 'j', codes[i])};`),
       `}`,
-      ...r.buffers.map((b) => `a${b} /= ${names.size(m)};`),
+      ...(normalised(layout, m) ? r.buffers.map((b) => `a${b} /= ${names.size(m)};`) : []),
     );
   }
   const post = scope();

@@ -13,12 +13,12 @@ import { parse } from '../../grammar/parser.js';
 import type { Program } from './ast.js';
 import { generateStage, type Layout } from './codegen-js.js';
 import { desugar } from './desugar.js';
-import { w2Velocity } from './derive.js';
+import { derivative, w2Velocity } from './derive.js';
 import type { Diagnostic } from './diagnostics.js';
 import * as ir from './ir.js';
 import type { Node, VarInfo } from './ir.js';
-import { lower, type FlowIR, type LowerOptions } from './lower.js';
-import { QUERY, schedule, type Plan, type Stage } from './schedule.js';
+import { CG_MEASURE, lower, type FlowIR, type LowerOptions } from './lower.js';
+import { QUERY, schedule, type Plan, type ProgramInput, type Stage } from './schedule.js';
 
 export interface CompileOptions extends LowerOptions {
   /** file name used in diagnostics and to resolve data files */
@@ -72,22 +72,22 @@ export function compile(source: string, options: CompileOptions): CompileResult 
   const queryVar = ir.newVar(QUERY, particles.dim, 'X');
   const { firstVariation, velocity } = timed('derive', () => w2Velocity(flow.energy.node, flow.particles, queryVar));
 
+  // programs the time loop runs (simulate.ts), by metric and scheme
+  const programs: Record<string, ProgramInput> = {};
+  if (flow.metric.name !== 'KL') programs.velocity = { domain: QUERY, roots: velocity, queryVar };
+  if (flow.metric.name === 'KL' || flow.metric.name === 'WFR') programs.firstVariation = { domain: QUERY, roots: [firstVariation], queryVar };
+  if (flow.scheme.name === 'jko') programs.energy = { domain: null, roots: [flow.energy.node] };
+  if (flow.metric.name === 'dab') programs.dabProduct = { domain: QUERY, roots: dabProduct(flow, queryVar), queryVar };
+
   const observed = [
     { column: flow.energy.name, node: flow.energy.node },
     ...flow.record.items.flatMap((it) => (it.kind === 'scalar' && it.column !== flow.energy.name ? [{ column: it.column, node: it.node }] : [])),
   ];
+  programs.observe = { domain: null, roots: observed.map((o) => o.node) };
   const dims = new Map(flow.measures.map((m) => [m.name, m.dim] as [string, number]));
   dims.set(QUERY, particles.dim);
-  const plan = timed('schedule', () =>
-    schedule(
-      {
-        velocity: { domain: QUERY, roots: velocity, queryVar },
-        observe: { domain: null, roots: observed.map((o) => o.node) },
-      },
-      flow.particles,
-      dims,
-    ),
-  );
+  if (flow.dabKernel) dims.set(CG_MEASURE, 2 * particles.dim);
+  const plan = timed('schedule', () => schedule(programs, [flow.particles, CG_MEASURE], dims));
 
   const layout = makeLayout(flow, plan, dims);
   const kernels = timed('generate', () => ({
@@ -103,14 +103,45 @@ export function compile(source: string, options: CompileOptions): CompileResult 
   };
 }
 
+/**
+ * dab's matrix-free product on free particles (DESIGN.md, dab "On free
+ * particles"): component a at the query point X of
+ *   (alpha/N) sum_n' H(X, x_n') p_n',   H(x, x')_ab = d^2 k / dx_a dx'_b,
+ * as an expectation over the pseudo-measure CG_MEASURE whose points are
+ * (x_n', p_n'), so that each product is one reduction stage. The beta p term
+ * is added on the host (simulate.ts).
+ */
+function dabProduct(flow: FlowIR, queryVar: VarInfo): Node[] {
+  const { x, y, node } = flow.dabKernel!;
+  const d = x.dim;
+  const alpha = flow.metric.name === 'dab' ? flow.metric.alpha : 0;
+  return Array.from({ length: d }, (_, a) => {
+    const dxa = derivative(node, x.id, a);
+    const body = ir.sum(Array.from({ length: d }, (_, b) => ir.mul(derivative(dxa, y.id, b), ir.pvar(y.id, d + b))));
+    const e = ir.expect(CG_MEASURE, y.id, ir.renameVars(body, new Map([[x.id, queryVar.id]])));
+    return ir.mul(ir.num(alpha), e);
+  });
+}
+
+/** The pseudo-measure of the weights of a weighted particle measure (one number per point). */
+export const WEIGHTS_MEASURE = '%weights';
+
 /** Slots of measures in the runtime's arrays, and of parameters in P. */
 function makeLayout(flow: FlowIR, plan: Plan, dim: Map<string, number>): Layout {
   const slot = new Map<string, number>();
   flow.measures.forEach((m, k) => slot.set(m.name, k));
   slot.set(QUERY, flow.measures.length);
+  // metrics that move weights make every expectation over the particles weighted
+  let weights: Map<string, string> | undefined;
+  if (flow.metric.name === 'KL' || flow.metric.name === 'WFR') {
+    slot.set(WEIGHTS_MEASURE, slot.size);
+    dim.set(WEIGHTS_MEASURE, 1);
+    weights = new Map([[flow.particles, WEIGHTS_MEASURE]]);
+  }
+  if (flow.dabKernel) slot.set(CG_MEASURE, slot.size);
   const param = new Map<string, number>();
   for (const p of flow.params) p.value.forEach((_, c) => param.set(`${p.name}:${c}`, param.size));
   param.set('n:0', param.size);
   param.set('t:0', param.size);
-  return { slot, dim, param, buffers: plan.buffers };
+  return { slot, dim, param, buffers: plan.buffers, ...(weights ? { weights } : {}) };
 }

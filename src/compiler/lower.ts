@@ -29,7 +29,35 @@ export interface MeasureIR {
 
 export type RecordItemIR =
   | { kind: 'scalar'; column: string; node: Node }
-  | { kind: 'positions'; column: string; measure: string };
+  | { kind: 'positions'; column: string; measure: string }
+  | { kind: 'weights'; column: string; measure: string }
+  /** -dF/dt along the flow's metric, at the recorded state (docs/language.md) */
+  | { kind: 'dissipation'; column: string }
+  | { kind: 'w2'; column: string; a: string; b: string }
+  /** inner iterations of the latest step (jko, or dab's conjugate gradients) */
+  | { kind: 'inner'; column: string };
+
+/** The geometry of the descent, with its constants (DESIGN.md, "Exact finite-sample formulas"). */
+export type MetricIR =
+  | { name: 'W2' }
+  | { name: 'KL' }
+  | { name: 'WFR'; a: number; b: number }
+  | { name: 'dab'; alpha: number; beta: number; kernel: string };
+
+export interface SchemeIR {
+  name: 'euler' | 'jko';
+  step: number;
+  steps: number;
+  /** jko: most inner iterations per step, and the tolerance on the largest change */
+  inner?: number;
+  tol?: number;
+}
+
+/** A schedule such as noise or diffusion: a scalar in the parameters n and t. */
+export interface ScheduleIR {
+  text: string;
+  node: Node;
+}
 
 export interface FlowIR {
   file: string;
@@ -41,10 +69,21 @@ export interface FlowIR {
   /** the evolving measure */
   particles: string;
   energy: { name: string; node: Node };
-  metric: { name: 'W2' };
-  scheme: { name: 'euler'; step: number; steps: number };
+  metric: MetricIR;
+  scheme: SchemeIR;
+  /** noise injection level beta_n (absent: 0) */
+  noise?: ScheduleIR;
+  /** Langevin temperature tau_n (absent: 0) */
+  diffusion?: ScheduleIR;
+  /** dab's kernel k(x, y) with x, y two fresh point variables (y: the first `dim` components of its point) */
+  dabKernel?: { x: ir.VarInfo; y: ir.VarInfo; node: Node };
   record: { every: number; items: RecordItemIR[] };
 }
+
+/** The pseudo-measure whose points are (x_j, p_j): dab's conjugate-gradient products read it. */
+export const CG_MEASURE = '%cg';
+/** The pseudo-measure holding the first dab kernel argument before it is renamed to the query point. */
+const KX_MEASURE = '%kx';
 
 export interface LowerOptions {
   /** `--set NAME=VALUE` */
@@ -253,22 +292,30 @@ class Lowering {
     }
 
     const scheme = this.scheme();
-    const record = this.record(energy);
-    this.metric();
+    const metric = this.metric(particles[0]);
+    const record = this.record(energy, metric, scheme);
+    const schedules: Partial<Record<'noise' | 'diffusion', ScheduleIR>> = {};
     for (const kind of ['noise', 'diffusion'] as const) {
       const d = this.singles.get(kind) as DeclOf<'noise' | 'diffusion'> | undefined;
       if (!d) continue;
       const v = this.expr(d.value, { ...this.constEnv(), time: true });
       if (v && v.type.t !== 'scalar') this.err(d.value.span, `the ${kind} level must be a scalar, not ${showType(v.type)}`);
-      else if (v && !(v.comps[0].kind === 'num' && v.comps[0].value === 0))
-        this.unsupported(d.span, kind === 'noise' ? 'noise injection (noise)' : 'Langevin diffusion (diffusion)');
+      else if (v && !(v.comps[0].kind === 'num' && v.comps[0].value === 0)) {
+        if (metric?.name === 'KL') this.err(d.span, `${kind} moves positions, but metric KL keeps them fixed (use WFR(a, b) to move both)`);
+        else if (kind === 'noise' && scheme?.name === 'jko') this.unsupported(d.span, 'noise injection with scheme jko');
+        else if (v.comps[0].kind === 'num' && v.comps[0].value < 0) this.err(d.value.span, `the ${kind} level must be ≥ 0, not ${v.comps[0].value}`);
+        else schedules[kind] = { text: ir.printNode(v.comps[0]), node: v.comps[0] };
+      }
     }
+    if (scheme?.name === 'jko' && metric && metric.name !== 'W2') this.unsupported(this.singles.get('scheme')!.span, `scheme jko with metric ${metric.name}`);
 
     // constructs that check but do not run yet, in source order
     for (const d of states) this.unsupported(d.span, 'state vectors (parametric flows)');
     for (const d of this.named.values()) if (d.kind === 'model') this.unsupported(d.span, 'push-forward models (model)');
 
-    if (!flow || !energy || !scheme || !record || particles.length !== 1 || states.length) return undefined;
+    if (!flow || !energy || !scheme || !metric || !record || particles.length !== 1 || states.length) return undefined;
+    const dabKernel = metric.name === 'dab' ? this.kernelNode(metric.kernel, measures.find((m) => m.name === particles[0].name)) : undefined;
+    if (metric.name === 'dab' && !dabKernel) return undefined;
     return {
       file: this.file,
       flow: { name: flow.name, title: flow.title },
@@ -277,14 +324,35 @@ class Lowering {
       measures,
       particles: particles[0].name,
       energy,
-      metric: { name: 'W2' },
+      metric,
       scheme,
+      ...schedules,
+      ...(dabKernel ? { dabKernel } : {}),
       record,
     };
   }
 
+  /** The kernel k(x, y) of a metric as an IR node in two fresh point variables of the particles' type. */
+  private kernelNode(name: string, m: MeasureIR | undefined): FlowIR['dabKernel'] {
+    const decl = this.named.get(name);
+    if (!m || !decl || decl.kind !== 'fn') return undefined;
+    const x = ir.newVar(KX_MEASURE, m.dim, 'x');
+    const y = ir.newVar(CG_MEASURE, 2 * m.dim, 'y');
+    const yc = ir.components(y).slice(0, m.dim);
+    const locals = new Map<string, Value>([
+      [decl.params[0].name, { type: m.type, comps: ir.components(x) }],
+      [decl.params[1].name, { type: m.type, comps: yc }],
+    ]);
+    const v = this.expr(decl.body, { locals, mode: 'ir', time: false, notes: [`in the kernel '${name}' of the metric`] });
+    if (!v) return undefined;
+    if (v.type.t !== 'scalar') return this.err(decl.body.span, `the kernel '${name}' must return a scalar, not ${showType(v.type)}`) ?? undefined;
+    if (ir.topoOrder([v.comps[0]]).some((n) => n.kind === 'expect'))
+      return this.err(decl.body.span, `the kernel '${name}' of the metric must not contain expectations`) ?? undefined;
+    return { x, y, node: v.comps[0] };
+  }
+
   private unsupported(span: Span, what: string): void {
-    this.err(span, `not supported yet: ${what}; this version of flowc runs particle flows with metric W2 and scheme euler`);
+    this.err(span, `not supported yet: ${what}; this version of flowc runs particle flows (metrics W2, KL, WFR, dab; schemes euler, jko; noise; diffusion)`);
   }
 
   private constEnv(): Env {
@@ -543,26 +611,29 @@ class Lowering {
       }
     const step = this.constant(vals.get('step')!, { ...this.constEnv(), time: true });
     const steps = this.constInt(vals.get('steps')!, 'steps', 0);
-    for (const k of ['inner', 'tol']) if (vals.has(k)) this.constant(vals.get(k)!);
-    if (!step || steps === null) return undefined;
+    // jko: LANGUAGE.md's defaults inner = 50, tol = 1e-8
+    const inner = vals.has('inner') ? this.constInt(vals.get('inner')!, 'inner', 1) : 50;
+    const tol = vals.has('tol') ? this.constant(vals.get('tol')!) : [1e-8];
+    if (!step || steps === null || inner === null || !tol) return undefined;
     if (step.length !== 1) {
       this.err(vals.get('step')!.span, 'the step must be a scalar');
       return undefined;
     }
-    if (d.name !== 'euler') {
-      this.unsupported(d.span, `scheme ${d.name}`);
+    if (tol.length !== 1 || !(tol[0] > 0)) {
+      this.err(vals.get('tol')!.span, `tol must be a scalar > 0, not ${tol.join(', ')}`);
       return undefined;
     }
     if (!(step[0] > 0)) {
       this.err(vals.get('step')!.span, `the step must be > 0, not ${step[0]}`);
       return undefined;
     }
-    return { name: 'euler', step: step[0], steps: this.options.steps ?? steps };
+    const base = { step: step[0], steps: this.options.steps ?? steps };
+    return d.name === 'jko' ? { name: 'jko', ...base, inner, tol: tol[0] } : { name: 'euler', ...base };
   }
 
-  private metric(): void {
+  private metric(particles: DeclOf<'measure'> | undefined): MetricIR | undefined {
     const d = this.singles.get('metric') as DeclOf<'metric'> | undefined;
-    if (!d) return; // default W2
+    if (!d) return { name: 'W2' }; // the default
     const known: Record<string, { args: string[]; kernel: boolean }> = {
       W2: { args: [], kernel: false },
       KL: { args: ['eps'], kernel: false },
@@ -574,13 +645,56 @@ class Lowering {
     const spec = Object.hasOwn(known, d.name) ? known[d.name] : undefined;
     if (!spec) {
       this.err(d.nameSpan, `unknown metric '${d.name}' (expected W2, KL, WFR, euclid, dab or W2natural)`);
-      return;
+      return undefined;
     }
+    let vals: Map<string, Expr> | null = new Map();
     if (d.args) {
-      if (!spec.args.length) this.err(d.args.span, `metric ${d.name} takes no arguments`);
-      else this.namedArgs(d.args, spec.args, `metric ${d.name}`, { extraKernel: spec.kernel });
-    } else if (spec.kernel) this.err(d.span, `metric ${d.name} needs a kernel: ${d.name}(...; k)`);
-    if (d.name !== 'W2') this.unsupported(d.span, `metric ${d.name}`);
+      if (!spec.args.length) {
+        this.err(d.args.span, `metric ${d.name} takes no arguments`);
+        return undefined;
+      }
+      vals = this.namedArgs(d.args, spec.args, `metric ${d.name}`, { extraKernel: spec.kernel });
+    } else if (spec.kernel) {
+      this.err(d.span, `metric ${d.name} needs a kernel: ${d.name}(...; k)`);
+      return undefined;
+    }
+    if (!vals) return undefined;
+    if (d.name === 'euclid' || d.name === 'W2natural') {
+      this.unsupported(d.span, `metric ${d.name} (it moves state vectors)`);
+      return undefined;
+    }
+    if (!particles) return undefined;
+    /** a named constant argument, required, > 0 (≥ 0 when zero is allowed) */
+    const positive = (name: string, zeroOk: boolean): number | null => {
+      const e = vals!.get(name);
+      if (!e) return this.err(d.span, `metric ${d.name} needs '${name}'`);
+      const v = this.constant(e);
+      if (!v) return null;
+      if (v.length !== 1 || !(zeroOk ? v[0] >= 0 : v[0] > 0)) return this.err(e.span, `${name} must be a scalar ${zeroOk ? '≥ 0' : '> 0'}, not ${v.join(', ')}`);
+      return v[0];
+    };
+    switch (d.name) {
+      case 'W2':
+        return { name: 'W2' };
+      case 'KL':
+        if (vals.has('eps')) {
+          this.err(vals.get('eps')!.span, 'KL(eps) is the Fisher metric of a state; on particles, metric KL takes no arguments');
+          return undefined;
+        }
+        return { name: 'KL' };
+      case 'WFR': {
+        const a = positive('a', true);
+        const b = positive('b', true);
+        return a === null || b === null ? undefined : { name: 'WFR', a, b };
+      }
+      case 'dab': {
+        const alpha = positive('alpha', true);
+        const beta = positive('beta', false);
+        const k = d.args!.extra[0].value as ExprOf<'ident'>;
+        return alpha === null || beta === null ? undefined : { name: 'dab', alpha, beta, kernel: k.name };
+      }
+    }
+    return undefined;
   }
 
   /** Arguments `a, b` or `name = a` matched against names; returns their expressions. */
@@ -618,7 +732,7 @@ class Lowering {
     return ok ? out : null;
   }
 
-  private record(energy: FlowIR['energy'] | undefined): FlowIR['record'] | undefined {
+  private record(energy: FlowIR['energy'] | undefined, metric: MetricIR | undefined, scheme: SchemeIR | undefined): FlowIR['record'] | undefined {
     const d = this.singles.get('record') as DeclOf<'record'> | undefined;
     if (!d) return { every: 0, items: [] };
     const every = this.constInt(d.every, "'record every'", 1);
@@ -659,15 +773,20 @@ class Lowering {
             ok = false;
           } else items.push({ kind: 'positions', column: item.name ?? m.name, measure: m.name });
         } else {
-          for (const a of e.args) if (a.value.kind !== 'ident') this.expr(a.value, this.irEnv());
-          this.unsupported(e.span, `the record item ${e.callee}(...)`);
-          ok = false;
+          const it = this.recordCall(e, column, item.name, metric);
+          if (it) items.push(it);
+          else ok = false;
         }
         continue;
       }
-      if (e.kind === 'ident' && e.name === 'dissipation' && !this.named.has('dissipation')) {
-        this.unsupported(e.span, 'the record item dissipation');
-        ok = false;
+      if (e.kind === 'ident' && (e.name === 'dissipation' || e.name === 'inner') && !this.named.has(e.name)) {
+        // a warning, not an error: switching a spec between euler and jko keeps its record line valid
+        if (e.name === 'inner' && !(scheme?.name === 'jko' || metric?.name === 'dab'))
+          this.diags.push({
+            ...error(this.file, e.span, "'inner' records the inner iterations of scheme jko or of metric dab's conjugate gradients; this flow has neither, so its column is 0"),
+            severity: 'warning',
+          });
+        items.push({ kind: e.name, column });
         continue;
       }
       if (e.kind === 'ident' && this.named.get(e.name)?.kind === 'state') {
@@ -688,6 +807,43 @@ class Lowering {
       items.push({ kind: 'scalar', column, node: v.comps[0] });
     }
     return ok && every !== null ? { every, items } : undefined;
+  }
+
+  /** weights(mu), w2(mu, nu): record items computed on the host. */
+  private recordCall(e: ExprOf<'call'>, column: string, name: string | undefined, metric: MetricIR | undefined): RecordItemIR | null {
+    const measureArg = (k: number): string | null => {
+      const a = e.args[k]?.value;
+      const m = a?.kind === 'ident' ? this.named.get(a.name) : undefined;
+      if (m?.kind === 'model') {
+        this.unsupported(a!.span, `${e.callee} of the model '${m.name}'`);
+        return null;
+      }
+      if (!m || m.kind !== 'measure') return this.err(a?.span ?? e.span, `${e.callee}(...) takes measures declared with particles or sample`);
+      return m.name;
+    };
+    if (e.callee === 'weights') {
+      if (e.args.length !== 1 || e.extra.length) return this.err(e.span, 'weights(...) takes one measure');
+      const m = measureArg(0);
+      if (!m) return null;
+      const decl = this.named.get(m) as DeclOf<'measure'>;
+      if (decl.role !== 'particles') return this.err(e.args[0].span, `'${m}' is a sample: its weights are uniform and fixed`);
+      if (metric && metric.name !== 'KL' && metric.name !== 'WFR')
+        return this.err(e.span, `the weights of '${m}' stay uniform under metric ${metric.name}; metrics KL and WFR move them`);
+      return { kind: 'weights', column: name ?? m, measure: m };
+    }
+    // w2
+    if (e.args.length !== 2 || e.extra.length) return this.err(e.span, 'w2(...) takes two measures: w2(mu, nu)');
+    const a = measureArg(0);
+    const b = measureArg(1);
+    if (!a || !b) return null;
+    if (this.typeOfMeasure(a) !== this.typeOfMeasure(b))
+      return this.err(e.span, `w2 needs two measures in the same space, but '${a}' is in ${this.typeOfMeasure(a)} and '${b}' in ${this.typeOfMeasure(b)}`);
+    return { kind: 'w2', column, a, b };
+  }
+
+  private typeOfMeasure(name: string): string {
+    const d = this.named.get(name) as DeclOf<'measure'>;
+    return showType(typeOfSpace(d.space));
   }
 
   // ---------------------------------------------------------- expressions

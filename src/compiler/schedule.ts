@@ -72,7 +72,13 @@ export interface ProgramInput {
   queryVar?: VarInfo;
 }
 
-export function schedule(programs: Record<string, ProgramInput>, evolving: string, dims: Map<string, number>): Plan {
+/**
+ * `evolving`: the measures whose points change between steps (the particles,
+ * and pseudo-measures the host rewrites); reductions reading them are never
+ * hoisted.
+ */
+export function schedule(programs: Record<string, ProgramInput>, evolving: readonly string[], dims: Map<string, number>): Plan {
+  const moving = new Set(evolving);
   const outerVar = new Map<string, VarInfo>();
   const innerVar = new Map<string, VarInfo>();
   const dimOf = (m: string) => {
@@ -102,10 +108,10 @@ export function schedule(programs: Record<string, ProgramInput>, evolving: strin
     // integrate over the evolving measure too
     const readsEvolving =
       domain === QUERY ||
-      domain === evolving ||
-      e.measure === evolving ||
+      (domain !== null && moving.has(domain)) ||
+      moving.has(e.measure) ||
       deps.some((d) => !d.hoisted) ||
-      ir.topoOrder([e.body]).some((n) => n.kind === 'expect' && n.measure === evolving);
+      ir.topoOrder([e.body]).some((n) => n.kind === 'expect' && moving.has(n.measure));
     const b: Buffer = { id: buffers.length, domain, expr: e, hoisted: !readsEvolving, level, stored: false };
     buffers.push(b);
     byKey.set(e.id, b);

@@ -1,17 +1,56 @@
 // The arrays every backend hands to stage functions: parameters P, measure
-// points D and sizes S by slot (the query slot aliases the particle
-// positions), and stored buffers B. One place decides the layout; backends
-// choose where the memory lives (plain, or shared with worker threads).
+// points D and sizes S by slot, and stored buffers B. One place decides the
+// layout; backends choose where the memory lives (plain, or shared with
+// worker threads).
+//
+// The state the time loop (simulate.ts) rewrites between programs lives in
+// D too: the particle positions; the query points where the velocity field
+// is evaluated (the positions themselves, unless noise injection moves them);
+// the particles' weights when the metric moves them; and dab's (x_j, p_j)
+// rows for its conjugate-gradient products.
 
 import type { Compiled } from '../compiler/compile.js';
+import { WEIGHTS_MEASURE } from '../compiler/compile.js';
+import { CG_MEASURE } from '../compiler/lower.js';
 import { QUERY } from '../compiler/schedule.js';
 import type { MeasureData } from './inputs.js';
+
+export interface FlowState {
+  /** N × d, row-major */
+  positions: Float64Array;
+  /** N × d: the points where `velocity` is evaluated (=== positions without noise injection) */
+  query: Float64Array;
+  /** N weights summing to 1, when the metric moves them (KL, WFR) */
+  weights: Float64Array | null;
+  /** N × 2d rows (x_j, p_j) for dab's products, when the metric is dab */
+  cg: Float64Array | null;
+}
+
+/** The state arrays of a compiled flow around given positions (allocated with `alloc`). */
+export function flowState(compiled: Compiled, positions: Float64Array, alloc: (length: number) => Float64Array = (n) => new Float64Array(n)): FlowState {
+  const flow = compiled.ir;
+  const dim = flow.measures.find((m) => m.name === flow.particles)!.dim;
+  const n = positions.length / dim;
+  const weighted = compiled.layout.weights?.has(flow.particles);
+  let weights: Float64Array | null = null;
+  if (weighted) {
+    weights = alloc(n);
+    weights.fill(1 / n);
+  }
+  return {
+    positions,
+    query: flow.noise ? alloc(positions.length) : positions,
+    weights,
+    cg: flow.dabKernel ? alloc(2 * positions.length) : null,
+  };
+}
 
 export interface StageArrays {
   params: Float64Array;
   D: Float64Array[];
   S: Int32Array;
   B: Float64Array[];
+  state: FlowState;
   /** number of points of a stage's domain (1 for a closed stage) */
   sizeOf(domain: string | null): number;
 }
@@ -30,16 +69,23 @@ export function stageArrays(
   const D = new Array<Float64Array>(slots);
   const S = new Int32Array(slots);
   const particles = compiled.ir.particles;
+  const state = flowState(compiled, positions, alloc);
   for (const m of measures) {
     const k = layout.slot.get(m.name)!;
     D[k] = m.name === particles ? positions : place(m.data);
     S[k] = m.size;
   }
-  // the query points are the particle positions (noise injection will move them)
-  const q = layout.slot.get(QUERY)!;
-  D[q] = positions;
-  S[q] = S[layout.slot.get(particles)!];
+  const n = S[layout.slot.get(particles)!];
+  const bind = (name: string, data: Float64Array | null) => {
+    const k = layout.slot.get(name);
+    if (k === undefined || !data) return;
+    D[k] = data;
+    S[k] = n;
+  };
+  bind(QUERY, state.query);
+  bind(WEIGHTS_MEASURE, state.weights);
+  bind(CG_MEASURE, state.cg);
   const sizeOf = (domain: string | null) => (domain === null ? 1 : S[layout.slot.get(domain)!]);
   const B = plan.buffers.map((b) => alloc(b.stored ? sizeOf(b.domain) : 0));
-  return { params, D, S, B, sizeOf };
+  return { params, D, S, B, state, sizeOf };
 }

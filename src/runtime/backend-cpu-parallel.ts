@@ -15,7 +15,7 @@
 // function, over the same inner loop in the same order, whichever thread
 // computes it; threads only choose which points (docs/decisions.md).
 
-import { stageArrays } from './arrays.js';
+import { stageArrays, type FlowState } from './arrays.js';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Compiled } from '../compiler/compile.js';
@@ -54,7 +54,6 @@ const POLL_MS = 50;
 /** Chunks per thread in a stage: small enough to balance, large enough that claiming one costs nothing. */
 const CHUNKS_PER_THREAD = 16;
 
-type Program = 'setup' | 'velocity' | 'observe';
 
 interface Job {
   /** index of the stage in WorkerInit.sources */
@@ -70,12 +69,13 @@ export class ParallelCpuBackend implements Backend {
   readonly name = 'cpu';
   readonly precision = 'float64' as const;
   readonly params: Float64Array;
+  readonly state: FlowState;
   private readonly D: Float64Array[];
   private readonly S: Int32Array;
   private readonly B: Float64Array[];
-  private readonly jobs: Record<Program, Job[]>;
+  private readonly jobs = new Map<string, Job[]>();
   /** per program with a domain: its shared output array, copied to the caller's */
-  private readonly outputs: Record<Program, Float64Array | null>;
+  private readonly outputs = new Map<string, Float64Array | null>();
   private readonly ctl: Int32Array;
   private readonly workers: Worker[];
   private failure: FlowError | undefined;
@@ -96,26 +96,25 @@ export class ParallelCpuBackend implements Backend {
     const { plan, kernels } = compiled;
     const shared = (length: number) => new Float64Array(new SharedArrayBuffer(8 * length));
     const arrays = stageArrays(compiled, measures, positions, shared, sharedCopy);
-    ({ params: this.params, D: this.D, S: this.S, B: this.B } = arrays);
+    ({ params: this.params, D: this.D, S: this.S, B: this.B, state: this.state } = arrays);
     const sizeOf = arrays.sizeOf;
 
-    const { velocity, observe } = plan.programs;
     const outputOf = (p: ProgramPlan) => (p.domain === null ? null : shared(sizeOf(p.domain) * p.roots.length));
-    this.outputs = { setup: null, velocity: outputOf(velocity), observe: outputOf(observe) };
     const sources: string[] = [];
     const outs: Float64Array[] = [];
-    const bind = (which: Program, stages: Stage[], code: string[]) =>
+    const bind = (which: string, stages: Stage[], code: string[]) =>
       stages.map((stage, i): Job => {
-        const job = { id: sources.length, fn: compileStage(code[i]), size: stage.domain === null ? -1 : sizeOf(stage.domain), out: this.outputs[which] ?? shared(0) };
+        const job = { id: sources.length, fn: compileStage(code[i]), size: stage.domain === null ? -1 : sizeOf(stage.domain), out: this.outputs.get(which) ?? shared(0) };
         sources.push(code[i]);
         outs.push(job.out);
         return job;
       });
-    this.jobs = {
-      setup: bind('setup', plan.setup, kernels.setup),
-      velocity: bind('velocity', velocity.stages, kernels.programs.velocity),
-      observe: bind('observe', observe.stages, kernels.programs.observe),
-    };
+    this.outputs.set('setup', null);
+    this.jobs.set('setup', bind('setup', plan.setup, kernels.setup));
+    for (const [name, p] of Object.entries(plan.programs)) {
+      this.outputs.set(name, outputOf(p));
+      this.jobs.set(name, bind(name, p.stages, kernels.programs[name]));
+    }
 
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * CTL.LENGTH));
     const file = compiled.ir.file;
@@ -138,13 +137,15 @@ export class ParallelCpuBackend implements Backend {
     this.failure ??= new FlowError(error(file, undefined, message));
   }
 
-  private async run(which: Program, out: Float64Array): Promise<void> {
-    for (const job of this.jobs[which]) {
+  async run(which: string, out: Float64Array): Promise<void> {
+    const jobs = this.jobs.get(which);
+    if (!jobs) throw new Error(`internal: no program ${which}`);
+    for (const job of jobs) {
       if (this.failure) throw this.failure;
       if (job.size < 0) job.fn(this.params, this.D, this.S, this.B, out, 0, 1, null);
       else await this.split(job);
     }
-    const shared = this.outputs[which];
+    const shared = this.outputs.get(which);
     if (shared) out.set(shared);
   }
 

@@ -5,7 +5,7 @@
 
 import type { Compiled } from '../compiler/compile.js';
 import type { Stage } from '../compiler/schedule.js';
-import { stageArrays } from './arrays.js';
+import { stageArrays, type FlowState } from './arrays.js';
 import { STAGE_PARAMS } from '../compiler/codegen-js.js';
 import type { MeasureData } from './inputs.js';
 
@@ -40,8 +40,12 @@ export interface Backend {
   readonly precision: 'float64' | 'float32';
   /** parameters (let constants, then n and t) */
   readonly params: Float64Array;
+  /** the arrays the time loop rewrites between programs (positions, query points, weights, ...) */
+  readonly state: FlowState;
   /** run the hoisted stages (fixed measures only), once */
   setup(): void | Promise<void>;
+  /** run a program of the plan (plan.programs): OUT[i * roots + k] per domain point, or OUT[k] when closed */
+  run(program: string, out: Float64Array): void | Promise<void>;
   /** velocity at the query points (the particle positions unless noise moves them) into out (N × d) */
   velocity(out: Float64Array): void | Promise<void>;
   /** the energy and the scalar record items, in Compiled.observed order */
@@ -56,26 +60,26 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu';
   readonly precision = 'float64' as const;
   readonly params: Float64Array;
+  readonly state: FlowState;
   private readonly D: Float64Array[];
   private readonly S: Int32Array;
   private readonly B: Float64Array[];
-  private readonly stages: Record<'setup' | 'velocity' | 'observe', { fn: StageFn; stage: Stage }[]>;
+  private readonly stages = new Map<string, { fn: StageFn; stage: Stage }[]>();
   private readonly layout: Compiled['layout'];
 
   constructor(compiled: Compiled, measures: MeasureData[], positions: Float64Array) {
     const { layout, plan, kernels } = compiled;
     this.layout = layout;
-    ({ params: this.params, D: this.D, S: this.S, B: this.B } = stageArrays(compiled, measures, positions));
+    ({ params: this.params, D: this.D, S: this.S, B: this.B, state: this.state } = stageArrays(compiled, measures, positions));
     const bind = (stages: Stage[], sources: string[]) => stages.map((stage, i) => ({ stage, fn: compileStage(sources[i]) }));
-    this.stages = {
-      setup: bind(plan.setup, kernels.setup),
-      velocity: bind(plan.programs.velocity.stages, kernels.programs.velocity),
-      observe: bind(plan.programs.observe.stages, kernels.programs.observe),
-    };
+    this.stages.set('setup', bind(plan.setup, kernels.setup));
+    for (const [name, p] of Object.entries(plan.programs)) this.stages.set(name, bind(p.stages, kernels.programs[name]));
   }
 
-  private run(which: 'setup' | 'velocity' | 'observe', out: Float64Array): void {
-    for (const s of this.stages[which]) s.fn(this.params, this.D, this.S, this.B, out, 0, this.domainSize(s.stage), null);
+  run(program: string, out: Float64Array): void {
+    const stages = this.stages.get(program);
+    if (!stages) throw new Error(`internal: no program ${program}`);
+    for (const s of stages) s.fn(this.params, this.D, this.S, this.B, out, 0, this.domainSize(s.stage), null);
   }
 
   private domainSize(stage: Stage): number {

@@ -13,7 +13,7 @@
 // cpu and webasm read the float32 mirrors directly. Kernel results come back
 // at every call (the Euler update and the post functions are on the host).
 
-import { stageArrays } from './arrays.js';
+import { stageArrays, type FlowState } from './arrays.js';
 import type { Compiled } from '../compiler/compile.js';
 import { generateGpuStage, type GpuKernel } from '../compiler/codegen-gpujs.js';
 import { error, FlowError } from '../compiler/diagnostics.js';
@@ -124,14 +124,16 @@ export class GpuBackend implements Backend {
   readonly name: string;
   readonly precision = 'float32' as const;
   readonly params: Float64Array;
+  readonly state: FlowState;
   private readonly D: Float64Array[];
   private readonly S: Int32Array;
   private readonly B: Float64Array[];
   private readonly SUMS: Float64Array[];
-  private readonly programs: Record<'setup' | 'velocity' | 'observe', StageRun[]>;
+  private readonly programs = new Map<string, StageRun[]>();
   /** one device array per host array, whichever slots or kernels read it */
   private readonly devices = new Map<Float64Array, DeviceArray>();
-  private readonly positionsArray: DeviceArray;
+  /** the arrays the host rewrites between programs: uploaded again at each program run */
+  private readonly dynamic: DeviceArray[];
   private readonly paramsArray: DeviceArray;
   private readonly reports: { program: string; stage: number; run: KernelRun; reused: boolean }[] = [];
   private readonly gpu: GpuJs;
@@ -149,7 +151,7 @@ export class GpuBackend implements Backend {
     this.gpu = gpuFor(mode);
     const { layout, plan } = compiled;
     const arrays = stageArrays(compiled, measures, positions);
-    ({ params: this.params, D: this.D, S: this.S, B: this.B } = arrays);
+    ({ params: this.params, D: this.D, S: this.S, B: this.B, state: this.state } = arrays);
     const sizeOf = arrays.sizeOf;
     this.SUMS = new Array<Float64Array>(plan.buffers.length);
 
@@ -158,8 +160,9 @@ export class GpuBackend implements Backend {
       if (!a) this.devices.set(source, (a = new DeviceArray(source, ctx)));
       return a;
     };
-    this.positionsArray = device(positions);
     this.paramsArray = device(this.params);
+    const st = this.state;
+    this.dynamic = [this.paramsArray, ...[st.positions, st.query, st.weights, st.cg].flatMap((a) => (a ? [device(a)] : []))];
 
     const bindStages = (program: string, stages: Stage[]): StageRun[] =>
       stages.map((stage, index) => {
@@ -196,11 +199,8 @@ export class GpuBackend implements Backend {
         });
         return { stage, fn: compileStage(gen.host), kernels, nDomain, writes };
       });
-    this.programs = {
-      setup: bindStages('setup', plan.setup),
-      velocity: bindStages('velocity', plan.programs.velocity.stages),
-      observe: bindStages('observe', plan.programs.observe.stages),
-    };
+    this.programs.set('setup', bindStages('setup', plan.setup));
+    for (const [name, p] of Object.entries(plan.programs)) this.programs.set(name, bindStages(name, p.stages));
   }
 
   /** A backend on a mode already probed as available; `info` says which mode and why, for run.json. */
@@ -225,10 +225,11 @@ export class GpuBackend implements Backend {
       );
   }
 
-  private async run(which: 'setup' | 'velocity' | 'observe', out: Float64Array): Promise<void> {
-    this.paramsArray.dirty = true;
-    this.positionsArray.dirty = true;
-    for (const s of this.programs[which]) {
+  async run(which: string, out: Float64Array): Promise<void> {
+    const stages = this.programs.get(which);
+    if (!stages) throw new Error(`internal: no program ${which}`);
+    for (const a of this.dynamic) a.dirty = true;
+    for (const s of stages) {
       if (s.kernels) await this.runKernels(s.kernels);
       s.fn(this.params, this.D, this.S, this.B, out, 0, s.nDomain, s.kernels ? this.SUMS : null);
       for (const w of s.writes) {
@@ -274,10 +275,9 @@ export class GpuBackend implements Backend {
    * every velocity stage runs on the host. For choosing a mode (gpu/select.ts).
    */
   async timeFirstStage(budgetMs = 300): Promise<number | null> {
-    const s = this.programs.velocity.find((x) => x.kernels);
+    const s = (this.programs.get('velocity') ?? this.programs.get('firstVariation') ?? []).find((x) => x.kernels);
     if (!s) return null;
-    this.paramsArray.dirty = true;
-    this.positionsArray.dirty = true;
+    for (const a of this.dynamic) a.dirty = true;
     await this.runKernels(s.kernels!);
     let best = Infinity;
     const start = performance.now();
@@ -316,7 +316,7 @@ export class GpuBackend implements Backend {
         ...(fallback ? { fell_back_to_cpu: fallback } : {}),
       };
     });
-    const cpuStages = Object.entries(this.programs).flatMap(([p, ss]) => ss.flatMap((s, i) => (s.kernels ? [] : [`${p}[${i}]`])));
+    const cpuStages = [...this.programs.entries()].flatMap(([p, ss]) => ss.flatMap((s, i) => (s.kernels ? [] : [`${p}[${i}]`])));
     return { mode: this.mode, ...this.info, chunk: this.chunk, kernels, ...(cpuStages.length ? { cpu_stages: cpuStages } : {}) };
   }
 

@@ -1,5 +1,6 @@
 // The files of a run (DESIGN.md, "Outputs"): trace.csv (step, t, each
-// recorded scalar), NAME.npy per recorded measure (records × N × d, float64),
+// recorded scalar), NAME.npy per recorded measure (records × N × d, float64;
+// weights: records × N),
 // and run.json, written last. Each file is written under a temporary name
 // and renamed, so an interrupted run never leaves half a file.
 
@@ -33,7 +34,8 @@ export function writeRunFiles(dir: string, result: RunResult, runJson: object): 
     const data = new Float64Array(s.records.length * s.size * s.dim);
     s.records.forEach((r, k) => data.set(r, k * s.size * s.dim));
     const name = npyName(s.column);
-    writeFileAtomic(path.join(dir, name), encodeNpy(data, [s.records.length, s.size, s.dim]));
+    const shape = s.kind === 'weights' ? [s.records.length, s.size] : [s.records.length, s.size, s.dim];
+    writeFileAtomic(path.join(dir, name), encodeNpy(data, shape));
     files.push(name);
   }
   files.push('run.json');

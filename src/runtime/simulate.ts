@@ -1,11 +1,17 @@
-// The time loop: W2 explicit Euler on the particles (DESIGN.md,
-// "W2, explicit Euler: x_i <- x_i + γ v(x_i)"), recording at step 0, every
-// K steps, and after the last step. A NaN or an infinity stops the run with
-// the step and the quantity named; what was recorded so far stays valid.
+// The time loop: one step at a time (schemes.ts: Euler or JKO, in the
+// flow's metric, with noise injection and diffusion), recording at step 0,
+// every K steps, and after the last step. A NaN or an infinity stops the run
+// with the step and the quantity named; what was recorded so far stays valid.
+//
+// Trace columns: step, t, the energy and the scalar record items (computed
+// by the observe program), then the host-side items in source order
+// (dissipation, w2, inner).
 
 import type { Compiled } from '../compiler/compile.js';
 import type { Backend } from './backend-cpu.js';
 import type { MeasureData } from './inputs.js';
+import { CG_MAX_ITERATIONS, CG_TOL, Stepper, type InnerReport } from './schemes.js';
+import { exactW2, sinkhornW2, w2 as w2Distance, type Cloud } from './transport.js';
 
 export interface Trace {
   /** 'step', 't', then the energy and each scalar record item */
@@ -25,9 +31,17 @@ export interface RunResult {
   /** steps completed */
   steps: number;
   trace: Trace;
-  /** recorded positions per `positions(...)` item: one copy per record */
-  snapshots: { column: string; measure: string; dim: number; size: number; records: Float64Array[] }[];
+  /** recorded positions per `positions(...)` item (records × size × dim), or weights per `weights(...)` item (records × size, dim 1) */
+  snapshots: { column: string; measure: string; kind: 'positions' | 'weights'; dim: number; size: number; records: Float64Array[] }[];
   positions: Float64Array;
+  /** final weights when the metric moves them */
+  weights?: Float64Array;
+  /** inner iterations (jko, or dab's conjugate gradients), when the flow has them */
+  inner?: InnerReport & { kind: 'jko' | 'cg'; tolerance: number; limit: number };
+  /** how each w2 column was computed */
+  transport?: Record<string, { method: 'exact' } | { method: 'sinkhorn'; eps: number }>;
+  /** what the run noticed (schedules below zero, inner iterations exhausted) */
+  warnings: string[];
   timings: { setup: number; steps: number; record: number };
 }
 
@@ -49,15 +63,34 @@ export async function simulate(
   const particles = measures.find((m) => m.name === flow.particles)!;
   const nIndex = compiled.layout.param.get('n:0')!;
   const tIndex = compiled.layout.param.get('t:0')!;
+  if (backend.state.positions !== positions) throw new Error('internal: the backend does not read these positions');
+  const weights = backend.state.weights;
+  const stepper = new Stepper(compiled, backend);
 
   const observed = new Float64Array(compiled.observed.length);
-  const velocity = new Float64Array(positions.length);
-  const trace: Trace = { columns: ['step', 't', ...compiled.observed.map((o) => o.column)], rows: [] };
   const snapshots = flow.record.items.flatMap((it) => {
-    if (it.kind !== 'positions') return [];
+    if (it.kind !== 'positions' && it.kind !== 'weights') return [];
     const m = measures.find((x) => x.name === it.measure)!;
-    return [{ column: it.column, measure: m.name, dim: m.dim, size: m.size, records: [] as Float64Array[] }];
+    return [{ column: it.column, measure: m.name, kind: it.kind, dim: it.kind === 'weights' ? 1 : m.dim, size: m.size, records: [] as Float64Array[] }];
   });
+
+  // host-side record items; a w2 by Sinkhorn says so, with its epsilon, in its column
+  const cloud = (name: string): Cloud => {
+    const m = measures.find((x) => x.name === name)!;
+    return { points: name === flow.particles ? positions : m.data, n: m.size, d: m.dim, ...(name === flow.particles && weights ? { weights } : {}) };
+  };
+  const transport: NonNullable<RunResult['transport']> = {};
+  const hostItems = flow.record.items.flatMap((it) => {
+    if (it.kind === 'dissipation' || it.kind === 'inner') return [{ column: it.column, value: it.kind === 'inner' ? async () => stepper.inner.last : (n: number) => stepper.dissipation(n) }];
+    if (it.kind !== 'w2') return [];
+    const first = w2Distance(cloud(it.a), cloud(it.b));
+    const column = first.method === 'exact' ? it.column : `${it.column} [sinkhorn eps=${first.eps}]`;
+    transport[column] = first.method === 'exact' ? { method: 'exact' } : { method: 'sinkhorn', eps: first.eps };
+    // the method and epsilon chosen at step 0 hold for the whole run
+    const eps = first.method === 'sinkhorn' ? first.eps : undefined;
+    return [{ column, value: async () => (eps === undefined ? exactW2(cloud(it.a), cloud(it.b)) : sinkhornW2(cloud(it.a), cloud(it.b), eps).value) }];
+  });
+  const trace: Trace = { columns: ['step', 't', ...compiled.observed.map((o) => o.column), ...hostItems.map((h) => h.column)], rows: [] };
   const timings = { setup: 0, steps: 0, record: 0 };
 
   let t0 = performance.now();
@@ -69,11 +102,15 @@ export async function simulate(
     backend.params[nIndex] = n;
     backend.params[tIndex] = n * gamma;
     await backend.observe(observed);
-    trace.rows.push([n, n * gamma, ...observed]);
-    for (const s of snapshots) s.records.push((s.measure === flow.particles ? positions : measures.find((m) => m.name === s.measure)!.data).slice());
+    const host: number[] = [];
+    for (const h of hostItems) host.push(await h.value(n));
+    trace.rows.push([n, n * gamma, ...observed, ...host]);
+    for (const s of snapshots)
+      s.records.push((s.kind === 'weights' ? weights! : s.measure === flow.particles ? positions : measures.find((m) => m.name === s.measure)!.data).slice());
     timings.record += performance.now() - r0;
-    const bad = observed.findIndex((v) => !Number.isFinite(v));
-    return bad < 0 ? undefined : { step: n, quantity: compiled.observed[bad].column, value: observed[bad] };
+    const row = trace.rows[trace.rows.length - 1];
+    const bad = row.findIndex((v) => !Number.isFinite(v));
+    return bad < 0 ? undefined : { step: n, quantity: trace.columns[bad], value: row[bad] };
   };
 
   let divergence = await record(0);
@@ -81,18 +118,51 @@ export async function simulate(
   t0 = performance.now();
   const recordBefore = timings.record;
   for (let n = 0; n < steps && !divergence; n++) {
-    backend.params[nIndex] = n;
-    backend.params[tIndex] = n * gamma;
-    await backend.velocity(velocity);
-    for (let k = 0; k < positions.length; k++) positions[k] += gamma * velocity[k];
+    await stepper.step(n);
     done = n + 1;
-    divergence = checkFinite(positions, particles, done);
+    divergence = checkFinite(positions, particles, done) ?? (weights ? checkWeights(weights, particles, done) : undefined);
     if (!divergence && ((every > 0 && done % every === 0) || done === steps)) divergence = await record(done);
     options.onStep?.(done, steps, trace.rows[trace.rows.length - 1][2]);
   }
   timings.steps = performance.now() - t0 - (timings.record - recordBefore);
 
-  return { status: divergence ? 'diverged' : 'ok', divergence, steps: done, trace, snapshots, positions, timings };
+  const warnings: string[] = [];
+  const neg = stepper.negativeSchedule;
+  if (neg) warnings.push(`the ${neg.what} level is ${neg.value} at step ${neg.step}; negative (or NaN) levels are taken as 0`);
+  const innerKind = flow.scheme.name === 'jko' ? 'jko' : flow.metric.name === 'dab' ? 'cg' : undefined;
+  let inner: RunResult['inner'];
+  if (innerKind) {
+    const r = stepper.inner;
+    const tolerance = innerKind === 'jko' ? flow.scheme.tol! : CG_TOL[backend.precision];
+    const limit = innerKind === 'jko' ? flow.scheme.inner! : CG_MAX_ITERATIONS;
+    inner = { kind: innerKind, tolerance, limit, ...r };
+    if (r.unconverged && r.firstUnconverged)
+      warnings.push(
+        innerKind === 'jko'
+          ? `jko: the ${limit} inner iterations ran out before the largest change fell below tol = ${tolerance} in ${r.unconverged} of ${done} steps (first at step ${r.firstUnconverged.step}, largest change ${r.firstUnconverged.left.toExponential(2)}); raise 'inner' or lower the step`
+          : `dab: conjugate gradients stopped before the relative residual fell below ${tolerance} in ${r.unconverged} of ${done} steps (first at step ${r.firstUnconverged.step}, residual ${r.firstUnconverged.left.toExponential(2)})`,
+      );
+  }
+
+  return {
+    status: divergence ? 'diverged' : 'ok',
+    divergence,
+    steps: done,
+    trace,
+    snapshots,
+    positions,
+    ...(weights ? { weights } : {}),
+    ...(inner ? { inner } : {}),
+    ...(Object.keys(transport).length ? { transport } : {}),
+    warnings,
+    timings,
+  };
+}
+
+function checkWeights(w: Float64Array, m: MeasureData, step: number): Divergence | undefined {
+  for (let i = 0; i < w.length; i++)
+    if (!Number.isFinite(w[i])) return { step, quantity: `the weight of particle ${i} of ${m.name}`, value: w[i] };
+  return undefined;
 }
 
 function checkFinite(x: Float64Array, m: MeasureData, step: number): Divergence | undefined {
