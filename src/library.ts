@@ -79,6 +79,8 @@ export interface FlowResult {
   trace: Record<string, number[]>;
   /** per `positions(...)` record item, by its column name (the measure's name unless the item is named) */
   positions: Record<string, Positions>;
+  /** `weights(m)` items (metrics KL and WFR): `data[record * size + i]`, shape [records, size] */
+  weights: Record<string, { measure: string; data: Float64Array; shape: [number, number]; steps: number[] }>;
   /** the particles after the last step completed: size × dim */
   final: { data: Float64Array; shape: [number, number] };
   backend: { name: string; precision: string } & Record<string, unknown>;
@@ -140,10 +142,19 @@ export async function run(spec: string | Flow, options: RunFlowOptions = {}): Pr
     steps: r.result.steps,
     trace: Object.fromEntries(trace.columns.map((c, k) => [c, trace.rows.map((row) => row[k])])),
     positions: Object.fromEntries(
-      snapshots.map((s) => {
+      snapshots.flatMap((s) => {
+        if (s.kind !== 'positions') return [];
         const data = new Float64Array(s.records.length * s.size * s.dim);
         s.records.forEach((rec, k) => data.set(rec, k * s.size * s.dim));
-        return [s.column, { measure: s.measure, data, shape: [s.records.length, s.size, s.dim], steps: steps.slice(0, s.records.length) }];
+        return [[s.column, { measure: s.measure, data, shape: [s.records.length, s.size, s.dim], steps: steps.slice(0, s.records.length) }]];
+      }),
+    ),
+    weights: Object.fromEntries(
+      snapshots.flatMap((s) => {
+        if (s.kind !== 'weights') return [];
+        const data = new Float64Array(s.records.length * s.size);
+        s.records.forEach((rec, k) => data.set(rec, k * s.size));
+        return [[s.column, { measure: s.measure, data, shape: [s.records.length, s.size], steps: steps.slice(0, s.records.length) }]];
       }),
     ),
     final: { data: r.result.positions.slice(), shape: [particles.size, particles.dim] },

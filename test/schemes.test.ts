@@ -233,7 +233,7 @@ kernel k(x, y) = exp(-(x - y)^2 / 2)
 energy F = 1/2 * mmd2(mu, nu; k)
 metric KL
 scheme euler(step = 2, steps = 3000)
-record every 3000: F, weights(mu)
+record every 3000: F, positions(mu), weights(mu)
 `,
       dir,
     );
@@ -248,8 +248,9 @@ record every 3000: F, weights(mu)
     for (let i = 0; i < n; i++) expect(w[i]).toBeCloseTo(sol[i], 6);
     // positions never move under KL
     expect([...r.result.positions]).toEqual(xs);
-    // weights.npy holds every record
-    expect(r.result.snapshots.find((s) => s.kind === 'weights')!.records.length).toBe(2);
+    // mu_weights.npy holds every record, beside (not over) mu.npy
+    expect(r.result.snapshots.map((s) => `${s.column}:${s.kind}`)).toEqual(['mu:positions', 'mu_weights:weights']);
+    expect(r.result.snapshots[1].records.length).toBe(2);
   });
 
   it('weighted expectations: the first variation is the derivative of F in the weights', () => {

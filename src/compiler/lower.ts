@@ -741,9 +741,10 @@ class Lowering {
     let ok = every !== null;
     for (const item of d.items) {
       const e0 = item.value;
-      const isPositions = e0.kind === 'call' && e0.callee === 'positions' && e0.args.length === 1 && e0.args[0].value.kind === 'ident';
-      // a positions item's column is its file name: NAME.npy
-      const column = item.name ?? (isPositions ? (e0.args[0].value as ExprOf<'ident'>).name : item.text);
+      const measureItem = e0.kind === 'call' && (e0.callee === 'positions' || e0.callee === 'weights') && e0.args.length === 1 && e0.args[0].value.kind === 'ident';
+      // a positions item's column is its file name: NAME.npy (weights: NAME_weights.npy)
+      const arg = measureItem ? (e0.args[0].value as ExprOf<'ident'>).name : '';
+      const column = item.name ?? (measureItem ? (e0.callee === 'weights' ? `${arg}_weights` : arg) : item.text);
       const isEnergy = e0.kind === 'ident' && e0.name === energy?.name && (item.name === undefined || item.name === energy?.name);
       if (column === 'step' || column === 't') {
         this.err(item.nameSpan ?? item.span, `'${column}' is a column of every trace; name this item otherwise`);
@@ -829,7 +830,7 @@ class Lowering {
       if (decl.role !== 'particles') return this.err(e.args[0].span, `'${m}' is a sample: its weights are uniform and fixed`);
       if (metric && metric.name !== 'KL' && metric.name !== 'WFR')
         return this.err(e.span, `the weights of '${m}' stay uniform under metric ${metric.name}; metrics KL and WFR move them`);
-      return { kind: 'weights', column: name ?? m, measure: m };
+      return { kind: 'weights', column, measure: m };
     }
     // w2
     if (e.args.length !== 2 || e.extra.length) return this.err(e.span, 'w2(...) takes two measures: w2(mu, nu)');

@@ -118,7 +118,7 @@ function assignDense(n: number, C: Float64Array, v0?: Float64Array): { col4row: 
       row4col[j] = i;
     }
   }
-  if (process.env.ROWARG) for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     // (i, its cheapest column under the first u) is tight too
     const j = rowArgmin[i];
     if (col4row[i] < 0 && j >= 0 && row4col[j] < 0 && C[i * n + j] - u[i] - v[j] === 0) {
@@ -314,7 +314,7 @@ function assignPoints(x: Float64Array, y: Float64Array, n: number, d: number): R
   }
   let v0: Float64Array | undefined;
   if (n >= MULTISCALE_MIN) {
-    const k = n >> 2;
+    const k = n >> 1;
     const rows = sample(n, k, 0x9e3779b9 ^ n);
     const cols = sample(n, k, 0x85ebca6b ^ n);
     const sub = assignPoints(pick(x, rows, d), pick(y, cols, d), k, d);
@@ -391,12 +391,55 @@ function logWeights(c: Cloud): Float64Array {
 const LSE_CUT = 50;
 
 /**
+ * -log sum_j exp(h_j - |x_i - y_j|^2 / eps), stabilised by the largest
+ * term (two passes over the row; `row` is scratch of length ny).
+ */
+function lseStable(
+  i: number,
+  x: Float64Array,
+  y: Float64Array,
+  ny: number,
+  d: number,
+  invEps: number,
+  h: Float64Array,
+  row: Float64Array,
+): number {
+  let mx = -Infinity;
+  const xo = i * d;
+  for (let j = 0; j < ny; j++) {
+    let c = 0;
+    const yo = j * d;
+    for (let k = 0; k < d; k++) {
+      const t = x[xo + k] - y[yo + k];
+      c += t * t;
+    }
+    const s = h[j] - c * invEps;
+    row[j] = s;
+    if (s > mx) mx = s;
+  }
+  const cut = mx - LSE_CUT;
+  let sum = 0;
+  for (let j = 0; j < ny; j++) {
+    const s = row[j];
+    if (s > cut) sum += Math.exp(s - mx);
+  }
+  return -(mx + Math.log(sum));
+}
+
+const FAST_CUT = -(LSE_CUT + 10);
+const FAST_MIN_SUM = Math.exp(-10);
+
+/**
  * The soft-min half step, in units of eps: for each point i of x,
  *   out_i = -log sum_j exp(h_j - |x_i - y_j|^2 / eps)
- * (stabilised by the largest term), with the costs recomputed from the
- * points. Returns sum_i w_i |exp(prev_i - out_i) - 1|: with prev the current
- * potential, the L1 error of the x-marginal of the current plan. `row` is
- * scratch of length ny.
+ * with the costs recomputed from the points. Returns
+ * sum_i w_i |exp(prev_i - out_i) - 1|: with prev the current potential, the
+ * L1 error of the x-marginal of the current plan.
+ *
+ * The terms are shifted by prev_i, which near convergence makes their sum
+ * about 1, so one pass does: it is kept when the sum is finite and at least
+ * e^-10 (then the terms below e^-60 it leaves out are below e^-50 of it);
+ * otherwise (far from convergence) the row is redone by lseStable.
  */
 function softmin(
   out: Float64Array,
@@ -413,24 +456,23 @@ function softmin(
 ): number {
   let err = 0;
   for (let i = 0; i < nx; i++) {
-    let mx = -Infinity;
+    const p = prev[i];
+    let sum = 0;
     if (d === 2) {
       const x0 = x[2 * i];
       const x1 = x[2 * i + 1];
       for (let j = 0; j < ny; j++) {
         const t0 = x0 - y[2 * j];
         const t1 = x1 - y[2 * j + 1];
-        const s = h[j] - (t0 * t0 + t1 * t1) * invEps;
-        row[j] = s;
-        if (s > mx) mx = s;
+        const s = h[j] + p - (t0 * t0 + t1 * t1) * invEps;
+        if (s > FAST_CUT) sum += Math.exp(s);
       }
     } else if (d === 1) {
       const x0 = x[i];
       for (let j = 0; j < ny; j++) {
         const t0 = x0 - y[j];
-        const s = h[j] - t0 * t0 * invEps;
-        row[j] = s;
-        if (s > mx) mx = s;
+        const s = h[j] + p - t0 * t0 * invEps;
+        if (s > FAST_CUT) sum += Math.exp(s);
       }
     } else {
       const xo = i * d;
@@ -441,21 +483,14 @@ function softmin(
           const t = x[xo + k] - y[yo + k];
           c += t * t;
         }
-        const s = h[j] - c * invEps;
-        row[j] = s;
-        if (s > mx) mx = s;
+        const s = h[j] + p - c * invEps;
+        if (s > FAST_CUT) sum += Math.exp(s);
       }
     }
-    const cut = mx - LSE_CUT;
-    let sum = 0;
-    for (let j = 0; j < ny; j++) {
-      const s = row[j];
-      if (s > cut) sum += Math.exp(s - mx);
-    }
-    const o = -(mx + Math.log(sum));
+    const o = sum >= FAST_MIN_SUM && sum < Infinity ? p - Math.log(sum) : lseStable(i, x, y, ny, d, invEps, h, row);
     out[i] = o;
     const wi = w[i];
-    if (wi > 0) err += wi * Math.abs(Math.expm1(prev[i] - o));
+    if (wi > 0) err += wi * Math.abs(Math.expm1(p - o));
   }
   return err;
 }
@@ -467,7 +502,9 @@ function softmin(
 const STAGE_TOL = Number(process.env.STAGE_TOL ?? 1e-2);
 const STAGE_MAX = Number(process.env.STAGE_MAX ?? 50);
 const SOR_START = Number(process.env.SOR_START ?? 1e-3);
-const SOR_MAX = 1.99;
+const SOR_MAX = Number(process.env.SOR_MAX ?? 1.99);
+const AA_DEPTH = Number(process.env.AA_DEPTH ?? 8);
+const AA_RESTART = Number(process.env.AA_RESTART ?? 10);
 const SOR_WINDOW = Number(process.env.SOR_WINDOW ?? 10);
 const SOR_GROWTH = Number(process.env.SOR_GROWTH ?? 1);
 const SOR_RECOVER = Number(process.env.SOR_RECOVER ?? 0.25);
@@ -489,6 +526,59 @@ function boxDiameter2(a: Cloud, b: Cloud): number {
     s += (hi - lo) ** 2;
   }
   return s;
+}
+
+/**
+ * The gamma minimising sum_i w_i (r_i - sum_k gamma_k cols[k]_i)^2, by
+ * modified Gram-Schmidt on the weighted columns; columns that are (nearly)
+ * dependent on the earlier ones get gamma_k = 0.
+ */
+function leastSquares(cols: Float64Array[], r: Float64Array, w: Float64Array, n: number): Float64Array {
+  const K = cols.length;
+  const gamma = new Float64Array(K);
+  if (K === 0) return gamma;
+  const sw = new Float64Array(n);
+  for (let i = 0; i < n; i++) sw[i] = Math.sqrt(w[i]);
+  const Q: Float64Array[] = [];
+  const R = new Float64Array(K * K);
+  const used: boolean[] = [];
+  for (let k = 0; k < K; k++) {
+    const q = new Float64Array(n);
+    let norm0 = 0;
+    for (let i = 0; i < n; i++) {
+      q[i] = cols[k][i] * sw[i];
+      norm0 += q[i] * q[i];
+    }
+    for (let l = 0; l < k; l++) {
+      if (!used[l]) continue;
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += Q[l][i] * q[i];
+      R[l * K + k] = dot;
+      for (let i = 0; i < n; i++) q[i] -= dot * Q[l][i];
+    }
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm += q[i] * q[i];
+    norm = Math.sqrt(norm);
+    used[k] = norm > 1e-10 * Math.sqrt(norm0) && norm > 0;
+    R[k * K + k] = norm;
+    if (used[k]) for (let i = 0; i < n; i++) q[i] /= norm;
+    Q.push(q);
+  }
+  // gamma = R^-1 Q^T (sw r) over the columns kept
+  const qr = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    if (!used[k]) continue;
+    let dot = 0;
+    for (let i = 0; i < n; i++) dot += Q[k][i] * sw[i] * r[i];
+    qr[k] = dot;
+  }
+  for (let k = K - 1; k >= 0; k--) {
+    if (!used[k]) continue;
+    let s = qr[k];
+    for (let l = k + 1; l < K; l++) if (used[l]) s -= R[k * K + l] * gamma[l];
+    gamma[k] = s / R[k * K + k];
+  }
+  return gamma;
 }
 
 /**
@@ -569,67 +659,58 @@ export function sinkhornW2(
   const run = (e: number, stageTol: number, budget: number): number => {
     rescale(e);
     const invE = 1 / e;
-    let omega = 1;
-    let cap = SOR_MAX; // lowered each time a relaxation parameter fails to converge
-    let rowErr = Infinity;
+    // Anderson history: differences of iterates and of residuals, oldest first
+    const dX: Float64Array[] = [];
+    const dR: Float64Array[] = [];
+    const xPrev = new Float64Array(n);
+    const rPrev = new Float64Array(n);
+    const r = new Float64Array(n);
+    const best = new Float64Array(n); // G(f) of the best f so far
+    let bestErr = Infinity;
+    let havePrev = false;
     let err = Infinity;
-    let lastPlain = Infinity;
-    let ratio = NaN;
-    let steady = 0;
-    const window: number[] = [];
     for (let used = 0; ; ) {
-      const colErr = softmin(gT, y, m, x, n, d, invE, ha, g, wb, row);
-      const plain = omega === 1 || rowErr + colErr < stageTol || used + 1 >= budget;
-      if (plain) {
-        const t = g;
-        g = gT;
-        gT = t;
-      } else {
-        for (let j = 0; j < m; j++) g[j] += omega * (gT[j] - g[j]);
-      }
+      // G(f) = T(T(f)): g = T(f) makes the plan (f, g) column-exact, and the
+      // update of f that follows measures its row error
+      softmin(g, y, m, x, n, d, invE, ha, g, wb, row);
       setHb();
-      rowErr = softmin(fT, x, n, y, m, d, invE, hb, f, wa, row);
+      err = softmin(fT, x, n, y, m, d, invE, hb, f, wa, row);
       iterations++;
       used++;
-      if (plain) {
-        // (f, g) has exact column sums: rowErr is its marginal error
-        err = rowErr;
-        if (!(err >= stageTol) || used >= budget) return err; // NaN stops too
+      if (process.env.DBG && (iterations % Number(process.env.DBG) === 0)) console.log(iterations, e, 'err', err.toExponential(3), 'hist', dX.length);
+      if (!(err >= stageTol) || used >= budget) return err; // NaN stops too
+      if (err < bestErr) {
+        bestErr = err;
+        best.set(fT);
+      } else if (err > AA_RESTART * bestErr) {
+        // Anderson went astray: restart from a plain step at the best iterate
+        f.set(best);
+        setHa();
+        dX.length = 0;
+        dR.length = 0;
+        havePrev = false;
+        continue;
       }
-      if (omega === 1) {
-        const r = rowErr / lastPlain;
-        lastPlain = rowErr;
-        steady = r < 1 && Math.abs(r - ratio) < 0.1 * (1 - r) ? steady + 1 : 0;
-        ratio = r;
-        if (steady >= 3 && rowErr < SOR_START) omega = Math.min(cap, 2 / (1 + Math.sqrt(1 - r)));
-        window.length = 0;
-      } else {
-        window.push(rowErr + colErr);
-        if (window.length > SOR_WINDOW) {
-          const lam = (window[SOR_WINDOW] / window[0]) ** (1 / SOR_WINDOW);
-          window.splice(0, SOR_WINDOW);
-          if (!(lam < SOR_GROWTH)) {
-            // not converging: back off, and stay below this w for a while
-            cap = omega;
-            omega = 1 + (omega - 1) / 2;
-          } else {
-            cap += (SOR_MAX - cap) * SOR_RECOVER;
-            if (lam > 1.2 * (omega - 1)) {
-              // slower than w - 1: w is below its optimum, and Young's relation
-              // (lam + w - 1)^2 = lam w^2 theta gives the plain rate theta
-              const theta = Math.min(1, (lam + omega - 1) ** 2 / (lam * omega * omega));
-              const best = 2 / (1 + Math.sqrt(1 - theta));
-              omega = Math.max(omega, Math.min(best, cap));
-            }
-          }
+      for (let i = 0; i < n; i++) r[i] = fT[i] - f[i];
+      if (havePrev) {
+        const nx = dX.length < AA_DEPTH ? new Float64Array(n) : dX.shift()!;
+        const nr = dR.length < AA_DEPTH ? new Float64Array(n) : dR.shift()!;
+        for (let i = 0; i < n; i++) {
+          nx[i] = f[i] - xPrev[i];
+          nr[i] = r[i] - rPrev[i];
         }
+        dX.push(nx);
+        dR.push(nr);
       }
-      if (plain && omega === 1) {
-        const t = f;
-        f = fT;
-        fT = t;
-      } else {
-        for (let i = 0; i < n; i++) f[i] += omega * (fT[i] - f[i]);
+      xPrev.set(f);
+      rPrev.set(r);
+      havePrev = true;
+      // gamma minimising sum_i a_i (r_i - sum_k gamma_k dR_k,i)^2
+      const gamma = leastSquares(dR, r, wa, n);
+      for (let i = 0; i < n; i++) {
+        let s = f[i] + r[i];
+        for (let k = 0; k < gamma.length; k++) s -= gamma[k] * (dX[k][i] + dR[k][i]);
+        f[i] = s;
       }
       setHa();
     }
