@@ -9,6 +9,10 @@
 //   npm run bench:gpu          (builds dist/, then runs this file)
 //   node bench/gpu-step.js     (dist/ already built)
 //   node bench/gpu-step.js --configs cpu-1,gpu:webgpu --sizes 16384 --dims 2 --no-peer
+//
+// gpu:webgpu-resident times the same backend's device steps (positions kept
+// on the device, read back once every 5 steps, as a run recording every 5
+// steps would).
 //                              (a subset, e.g. to re-measure on a quiet machine)
 //
 // stdout: one JSON document; progress goes to stderr.
@@ -67,8 +71,12 @@ async function child(config, N, d) {
     positions = sharedCopy(particles.data);
     backend = new ParallelCpuBackend(compiled, measures, positions, os.availableParallelism());
   } else {
+    // gpu:webgpu-resident: the same backend, timed through its device steps
+    // (positions kept on the device, read back once per RESIDENT_BATCH steps)
     const { openGpuBackend } = await import('../dist/src/runtime/gpu/select.js');
-    backend = await openGpuBackend(compiled, measures, positions, config.slice('gpu:'.length));
+    const mode = config.slice('gpu:'.length).replace(/-resident$/, '');
+    backend = await openGpuBackend(compiled, measures, positions, mode);
+    if (config.endsWith('-resident') && !backend.deviceStep) throw new Error(`no resident steps: ${backend.describe().resident_why_not}`);
   }
   await backend.setup();
   const v = new Float64Array(positions.length);
@@ -79,10 +87,19 @@ async function child(config, N, d) {
     if (!positions.every(Number.isFinite)) throw new Error('non-finite positions');
     return performance.now() - t0;
   };
-  const first = await step();
+  const resident = config.endsWith('-resident');
+  const RESIDENT_BATCH = 5;
+  const residentStep = async () => {
+    const t0 = performance.now();
+    for (let k = 0; k < RESIDENT_BATCH; k++) await backend.deviceStep(1);
+    await backend.sync();
+    if (!positions.every(Number.isFinite)) throw new Error('non-finite positions');
+    return (performance.now() - t0) / RESIDENT_BATCH;
+  };
+  const first = resident ? await residentStep() : await step();
   const times = [];
   const t0 = performance.now();
-  while (times.length < 1 || (times.length < 5 && performance.now() - t0 < 10_000)) times.push(await step());
+  while (times.length < 1 || (times.length < 5 && performance.now() - t0 < 10_000)) times.push(resident ? await residentStep() : await step());
   times.sort((a, b) => a - b);
   await backend.dispose?.();
   const out = {
@@ -143,7 +160,7 @@ function torchPeer() {
 async function parent() {
   const modes = gpuModes();
   const configs = ['cpu-1', ...(os.availableParallelism() > 1 && fs.existsSync(path.join(ROOT, 'dist/src/runtime/backend-cpu-parallel.js')) ? ['cpu-all'] : [])];
-  for (const m of modes) if (m.available) configs.push(`gpu:${m.mode}`);
+  for (const m of modes) if (m.available) configs.push(`gpu:${m.mode}`, ...(m.mode === 'webgpu' ? ['gpu:webgpu-resident'] : []));
   if (CONFIGS) configs.splice(0, configs.length, ...configs.filter((c) => CONFIGS.includes(c)));
   log(`configurations: ${configs.join(', ')}`);
   const machine = { cpus: os.availableParallelism(), cpu_model: os.cpus()[0]?.model, node: process.version, loadavg_at_start: os.loadavg().map(round), memory_gib: round(os.totalmem() / 2 ** 30) };

@@ -15,6 +15,7 @@
 
 import { generateStage } from './codegen-js.js';
 import { hasInlineLoops, makeEmitter, scope, summand, type Layout } from './codegen-emit.js';
+import { topoOrder } from './ir.js';
 import type { Stage } from './schedule.js';
 
 export type GpuArg =
@@ -22,7 +23,13 @@ export type GpuArg =
   | { kind: 'data'; slot: number }
   | { kind: 'size'; slot: number }
   | { kind: 'buffer'; buffer: number }
-  | { kind: 'one' };
+  | { kind: 'one' }
+  /** resident Euler update: the chunk partial sums of reduction kernel `kernel` (flat: (k * n + i) * m + c) */
+  | { kind: 'partials'; kernel: number }
+  /** resident Euler update: the number of chunks of reduction kernel `kernel` */
+  | { kind: 'chunks'; kernel: number }
+  /** resident Euler update: the step */
+  | { kind: 'step' };
 
 export interface GpuKernel {
   /** gpu.js kernel source: `function (ARGS) { ... }` */
@@ -115,5 +122,100 @@ function kernel(stage: Stage, measure: string, v: number, buffers: number[], lay
     buffers,
     reducedSlot: slot(measure),
     domainSlot: stage.domain === null ? null : slot(stage.domain),
+  };
+}
+
+/** Most chunks a resident update adds per point (a literal loop bound; M ≤ 64 · chunk points). */
+export const MAX_RESIDENT_CHUNKS = 64;
+
+/**
+ * Whether a velocity program can run with the positions resident on the
+ * device: one stage over the query points whose reductions all become
+ * kernels, no stored buffer written, and outputs that read only the query
+ * point, parameters, the stage's own sums and closed setup buffers.
+ */
+export function residentEulerStage(stages: readonly Stage[], layout: Layout): Stage | null {
+  if (stages.length !== 1) return null;
+  const [stage] = stages;
+  if (stage.domain === null || stage.v === null || layout.weights?.size) return null;
+  const bodies = stage.reductions.flatMap((r) => r.buffers.map((b) => layout.buffers[b].expr.body));
+  if (hasInlineLoops(bodies) || hasInlineLoops(stage.outputs)) return null;
+  if (stage.reductions.some((r) => r.buffers.some((b) => layout.buffers[b].stored))) return null;
+  const own = new Set(stage.reductions.flatMap((r) => r.buffers));
+  const ok = topoOrder(stage.outputs).every((n) => n.kind !== 'load' || own.has(n.buffer) || (n.v === null && layout.buffers[n.buffer].hoisted));
+  return ok ? stage : null;
+}
+
+/**
+ * The explicit Euler update of a resident velocity stage as one kernel over
+ * N·d threads: thread t = i·d + c adds the chunk partial sums of each
+ * reduction kernel (float32), evaluates the stage's outputs (the velocity)
+ * and returns x[t] + step · v_c. Its arguments name the reduction kernels'
+ * outputs ('partials'), so no sum leaves the device.
+ */
+export function generateResidentEuler(stage: Stage, layout: Layout, kernels: readonly GpuKernel[]): GpuKernel {
+  const args: GpuArg[] = [];
+  const argNames: string[] = [];
+  const arg = (name: string, a: GpuArg) => {
+    if (!argNames.includes(name)) {
+      argNames.push(name);
+      args.push(a);
+    }
+    return name;
+  };
+  const slot = (m: string) => layout.slot.get(m)!;
+  const names = {
+    data: (m: string) => arg(`D${slot(m)}`, { kind: 'data', slot: slot(m) }),
+    size: (m: string) => arg(`n${slot(m)}`, { kind: 'size', slot: slot(m) }),
+    buffer: (b: number) => arg(`B${b}`, { kind: 'buffer', buffer: b }),
+    param: (k: number) => `${arg('P', { kind: 'params' })}[${k}]`,
+  };
+  const em = makeEmitter(layout, names);
+  const domain = stage.domain!;
+  const d = em.dimOf(domain);
+  const x = names.data(domain);
+  const nD = names.size(domain);
+  const outer = scope();
+  outer.binds.set(stage.v!, { arr: x, offset: 'io', index: 'i' });
+  const head = [`const i = Math.floor(this.thread.x / ${d});`, `const c = this.thread.x - i * ${d};`, `const io = i * ${d};`];
+  const sums: string[] = [];
+  const accs = new Map<number, string>();
+  kernels.forEach((k, g) => {
+    const R = arg(`R${g}`, { kind: 'partials', kernel: g });
+    const K = arg(`K${g}`, { kind: 'chunks', kernel: g });
+    const m = k.buffers.length;
+    const reduced = [...layout.slot.entries()].find(([, v]) => v === k.reducedSlot)![0];
+    const n = names.size(reduced);
+    k.buffers.forEach((b) => sums.push(`let a${b} = 0;`));
+    sums.push(
+      `for (let k = 0; k < ${MAX_RESIDENT_CHUNKS}; k++) {`,
+      `  if (k >= ${K}) break;`,
+      ...k.buffers.map((b, cb) => `  a${b} += ${R}[(k * ${nD} + i) * ${m} + ${cb}];`),
+      '}',
+      ...k.buffers.map((b) => `a${b} = a${b} / ${n};`),
+    );
+    for (const b of k.buffers) accs.set(b, `a${b}`);
+  });
+  const post = scope();
+  post.accs = accs;
+  const codes = stage.outputs.map((o) => em.emit(o, [em.pre, outer, post]).code);
+  const step = arg('step', { kind: 'step' });
+  const body = [
+    ...head,
+    ...em.pre.lines,
+    ...outer.lines,
+    ...sums,
+    ...post.lines,
+    `let v = ${codes[0]};`,
+    ...codes.slice(1).map((code, o) => `if (c === ${o + 1}) v = ${code};`),
+    `return ${x}[this.thread.x] + ${step} * v;`,
+  ];
+  return {
+    source: `function (${argNames.join(', ')}) {\n${body.map((l) => '  ' + l).join('\n')}\n}`,
+    args,
+    argNames,
+    buffers: [],
+    reducedSlot: slot(domain),
+    domainSlot: slot(domain),
   };
 }

@@ -50,6 +50,14 @@ export interface Backend {
   velocity(out: Float64Array): void | Promise<void>;
   /** the energy and the scalar record items, in Compiled.observed order */
   observe(out: Float64Array): void | Promise<void>;
+  /**
+   * Present when the backend can run an explicit W2 Euler step with the
+   * positions kept in its own memory (gpu:webgpu): state.positions is then
+   * stale until sync().
+   */
+  readonly deviceStep?: (gamma: number) => Promise<void>;
+  /** bring the positions of device steps back into state.positions */
+  sync?(): void | Promise<void>;
   /** what ran, for the summary and run.json */
   describe?(): Record<string, unknown>;
   /** release resources (device buffers, worker threads) */

@@ -11,11 +11,22 @@
 // and the buffers that depend on the particles are rewritten when they
 // change, once per program run, whatever the number of kernels reading them.
 // cpu and webasm read the float32 mirrors directly. Kernel results come back
-// at every call (the Euler update and the post functions are on the host).
+// at every call (the post functions run on the host), except in resident
+// Euler steps.
+//
+// Resident Euler steps (webgpu): when the flow is explicit W2 Euler without
+// noise or diffusion and its velocity is one stage of kernels, a step runs
+// entirely on the device: the reduction kernels in pipeline mode, then one
+// update kernel that adds their chunk partial sums, evaluates the velocity
+// and writes x + step v into a new device buffer (two update kernels take
+// turns: a kernel may not read its own output). The positions stay on the
+// device and are read back only by sync(), before a record. FLOWC_GPU_RESIDENT=0
+// turns this off.
 
 import { stageArrays, type FlowState } from './arrays.js';
 import type { Compiled } from '../compiler/compile.js';
-import { generateGpuStage, type GpuKernel } from '../compiler/codegen-gpujs.js';
+import { generateGpuStage, generateResidentEuler, MAX_RESIDENT_CHUNKS, residentEulerStage, type GpuKernel } from '../compiler/codegen-gpujs.js';
+import { QUERY } from '../compiler/schedule.js';
 import { error, FlowError } from '../compiler/diagnostics.js';
 import type { Stage } from '../compiler/schedule.js';
 import { compileStage, type Backend, type StageFn } from './backend-cpu.js';
@@ -29,6 +40,9 @@ import type { MeasureData } from './inputs.js';
  * helps small N; 16384 measured best on llvmpipe (/tmp/gpuproto, bench.js).
  */
 export const DEFAULT_CHUNK = 16384;
+
+/** WebGPU's default maxStorageBuffersPerShaderStage. */
+const MAX_STORAGE_BUFFERS = 8;
 
 /** gpu.js's WGSL computes thread and array indices in f32: exact below 2^24. */
 const F32_EXACT = 2 ** 24;
@@ -88,24 +102,56 @@ interface StageRun {
   writes: Float64Array[];
 }
 
+/** Call a kernel; its first call's wall time (gpu.js compiles then) is kept as its compile time. */
+async function firstCallTimed(k: CachedKernel, args: unknown[]): Promise<unknown> {
+  if (k.firstCallMs !== undefined) return k.fn(...args);
+  const t0 = performance.now();
+  const out = await k.fn(...args);
+  k.firstCallMs = performance.now() - t0;
+  return out;
+}
+
+interface ResidentRun {
+  reductions: (KernelRun & { moving: boolean[] })[];
+  spec: GpuKernel;
+  args: unknown[];
+  reads: DeviceArray[];
+  /** two instances of the update kernel, taking turns */
+  updates: CachedKernel[];
+  threads: number;
+  positions: DeviceArray;
+  ctx: WebGpuContext;
+  /** per reduction kernel: its pipeline output read as a flat array */
+  flats: ({ buffer: unknown; handle: unknown } | null)[];
+}
+
 interface CachedKernel {
   fn: GpuJsKernel;
   /** wall time of the first call (gpu.js compiles then), ms */
   firstCallMs?: number;
 }
 
-/** Kernels per gpu.js instance, by source text: compiled once per process, whatever the sizes. */
+/** Kernels per gpu.js instance, by source text (and role): compiled once per process, whatever the sizes. */
 const kernelCache = new WeakMap<GpuJs, Map<string, CachedKernel>>();
 
-function kernelFor(gpu: GpuJs, spec: GpuKernel): { cached: CachedKernel; reused: boolean } {
+/**
+ * role '' : a kernel whose results are read back; 'pipeline': its result stays
+ * on the device; 'pipeline:A' / 'pipeline:B': the two update kernels of
+ * resident steps (the same source, two instances).
+ */
+function kernelFor(gpu: GpuJs, spec: GpuKernel, role = ''): { cached: CachedKernel; reused: boolean } {
   let byText = kernelCache.get(gpu);
   if (!byText) kernelCache.set(gpu, (byText = new Map()));
-  const hit = byText.get(spec.source);
+  const key = role ? `${role}\n${spec.source}` : spec.source;
+  const hit = byText.get(key);
   if (hit) return { cached: hit, reused: true };
-  const argumentTypes = Object.fromEntries(spec.args.map((a, i) => [spec.argNames[i], a.kind === 'size' ? 'Integer' : a.kind === 'one' ? 'Float' : 'Array']));
+  const argumentTypes = Object.fromEntries(
+    spec.args.map((a, i) => [spec.argNames[i], a.kind === 'size' || a.kind === 'chunks' ? 'Integer' : a.kind === 'one' || a.kind === 'step' ? 'Float' : 'Array']),
+  );
   const fn = gpu.createKernel(spec.source, {
-    returnType: spec.buffers.length === 1 ? 'Number' : `Array(${spec.buffers.length})`,
+    returnType: spec.buffers.length <= 1 ? 'Number' : `Array(${spec.buffers.length})`,
     argumentTypes,
+    ...(role ? { pipeline: true } : {}),
     // sizes change between runs of one compiled kernel: constants would be
     // baked at the first call (TOOLCHAIN.md pitfalls), so they are arguments
     output: [1],
@@ -115,7 +161,7 @@ function kernelFor(gpu: GpuJs, spec: GpuKernel): { cached: CachedKernel; reused:
     tactic: 'precision',
   });
   const cached = { fn };
-  byText.set(spec.source, cached);
+  byText.set(key, cached);
   return { cached, reused: false };
 }
 
@@ -135,7 +181,7 @@ export class GpuBackend implements Backend {
   /** the arrays the host rewrites between programs: uploaded again at each program run */
   private readonly dynamic: DeviceArray[];
   private readonly paramsArray: DeviceArray;
-  private readonly reports: { program: string; stage: number; run: KernelRun; reused: boolean }[] = [];
+  private readonly reports: { program: string; stage: number; spec: GpuKernel; kernel: CachedKernel; threads: number; reused: boolean }[] = [];
   private readonly gpu: GpuJs;
 
   private constructor(
@@ -188,19 +234,146 @@ export class GpuBackend implements Backend {
               case 'buffer':
                 reads.push(device(this.B[a.buffer]));
                 return device(this.B[a.buffer]).arg;
+              default:
+                throw new Error(`internal: argument ${a.kind} of a reduction kernel`);
             }
           });
           if (ctx) this.checkExact(compiled.ir.file, threads, reads);
           for (const b of spec.buffers) this.SUMS[b] ??= new Float64Array(nDomain);
           const { cached, reused } = kernelFor(this.gpu, spec);
           const run = { spec, kernel: cached, args, reads, threads, nDomain };
-          this.reports.push({ program, stage: index, run, reused });
+          this.reports.push({ program, stage: index, spec, kernel: cached, threads, reused });
           return run;
         });
         return { stage, fn: compileStage(gen.host), kernels, nDomain, writes };
       });
     this.programs.set('setup', bindStages('setup', plan.setup));
     for (const [name, p] of Object.entries(plan.programs)) this.programs.set(name, bindStages(name, p.stages));
+    this.resident = ctx ? this.bindResident(compiled, ctx, device) : { why: `mode ${mode} has no device memory to keep the positions in` };
+    if ('run' in this.resident) this.deviceStep = (gamma: number) => this.residentStep(gamma);
+  }
+
+  /** What resident Euler steps run (or why they do not), decided once. */
+  private readonly resident: { why: string } | { run: ResidentRun };
+  /** The positions on the device after the latest resident step (null: the host's are current). */
+  private current: unknown = null;
+  /** whether the host positions are older than `current` */
+  private stale = false;
+  private turn = 0;
+  /** one explicit W2 Euler step on the device (present only when the flow allows it) */
+  readonly deviceStep?: (gamma: number) => Promise<void>;
+
+  private bindResident(compiled: Compiled, ctx: WebGpuContext, device: (a: Float64Array) => DeviceArray): { why: string } | { run: ResidentRun } {
+    const flow = compiled.ir;
+    if (process.env.FLOWC_GPU_RESIDENT === '0') return { why: 'FLOWC_GPU_RESIDENT=0' };
+    if (flow.metric.name !== 'W2' || flow.scheme.name !== 'euler' || flow.noise || flow.diffusion)
+      return { why: 'the positions stay on the device only for explicit W2 Euler steps without noise or diffusion' };
+    const velocity = this.programs.get('velocity')!;
+    const stage = residentEulerStage(compiled.plan.programs.velocity.stages, compiled.layout);
+    if (!stage || !velocity[0].kernels) return { why: 'the velocity is not one stage of kernels' };
+    const reductions = velocity[0].kernels;
+    if (reductions.some((k) => k.threads / k.nDomain > MAX_RESIDENT_CHUNKS)) return { why: `more than ${MAX_RESIDENT_CHUNKS} chunks per reduction` };
+    const x = this.state.positions;
+    const moving = new Set([this.D[compiled.layout.slot.get(flow.particles)!], this.D[compiled.layout.slot.get(QUERY)!]]);
+    const pipelined = reductions.map((k) => {
+      const { cached, reused } = kernelFor(this.gpu, k.spec, 'pipeline');
+      this.reports.push({ program: 'velocity (on device)', stage: 0, spec: k.spec, kernel: cached, threads: k.threads, reused });
+      return { ...k, kernel: cached, moving: k.spec.args.map((a) => a.kind === 'data' && moving.has(this.D[a.slot])) };
+    });
+    const spec = generateResidentEuler(stage, compiled.layout, reductions.map((k) => k.spec));
+    const reads: DeviceArray[] = [];
+    const args = spec.args.map((a) => {
+      switch (a.kind) {
+        case 'size':
+          return this.S[a.slot];
+        case 'params':
+          reads.push(this.paramsArray);
+          return this.paramsArray.arg;
+        case 'buffer':
+          reads.push(device(this.B[a.buffer]));
+          return device(this.B[a.buffer]).arg;
+        case 'chunks':
+          return reductions[a.kernel].threads / reductions[a.kernel].nDomain;
+        case 'data':
+        case 'partials':
+        case 'step':
+          return null; // set at each step
+        default:
+          throw new Error(`internal: argument ${a.kind} of the resident update`);
+      }
+    });
+    // storage buffers per shader stage: WebGPU's default is 8; dawn.ts asks for what the adapter offers
+    const limit = ctx.device.limits?.maxStorageBuffersPerShaderStage ?? MAX_STORAGE_BUFFERS;
+    const arrays = spec.args.filter((a) => a.kind === 'data' || a.kind === 'partials' || a.kind === 'params' || a.kind === 'buffer').length + 1; // + its output
+    if (arrays > limit) return { why: `the update kernel would bind ${arrays} storage buffers; this device allows ${limit} per kernel` };
+    const updates = (['pipeline:A', 'pipeline:B'] as const).map((role) => {
+      const { cached, reused } = kernelFor(this.gpu, spec, role);
+      this.reports.push({ program: 'euler update (on device)', stage: 0, spec, kernel: cached, threads: x.length, reused });
+      return cached;
+    });
+    return { run: { reductions: pipelined, spec, args, reads, updates, threads: x.length, positions: device(x), ctx, flats: reductions.map(() => null) } };
+  }
+
+  /**
+   * One explicit Euler step with the positions on the device. Should the
+   * first one fail (a kernel the device refuses), the run goes on with host
+   * steps and run.json says why.
+   */
+  private async residentStep(gamma: number): Promise<void> {
+    if (this.residentFailure === undefined)
+      try {
+        return await this.residentStepOnDevice(gamma);
+      } catch (e) {
+        if (this.stale) throw e;
+        this.residentFailure = e instanceof Error ? e.message.split('\n')[0] : String(e);
+        this.current = null;
+      }
+    this.hostVelocity ??= new Float64Array(this.state.positions.length);
+    await this.run('velocity', this.hostVelocity);
+    const x = this.state.positions;
+    for (let k = 0; k < x.length; k++) x[k] += gamma * this.hostVelocity[k];
+  }
+
+  private residentFailure?: string;
+  private hostVelocity?: Float64Array;
+
+  /** One explicit Euler step with the positions on the device: nothing is read back. */
+  private async residentStepOnDevice(gamma: number): Promise<void> {
+    const r = (this.resident as { run: ResidentRun }).run;
+    if (this.current === null) {
+      r.positions.dirty = true;
+      r.positions.refresh();
+      this.current = r.positions.arg;
+    }
+    this.paramsArray.dirty = true;
+    const partials: unknown[] = [];
+    for (const [g, k] of r.reductions.entries()) {
+      for (const a of k.reads) a.refresh();
+      const args = k.args.map((a, i) => (k.moving[i] ? this.current : a));
+      k.kernel.fn.setOutput([k.threads]);
+      const out = (await firstCallTimed(k.kernel, args)) as { buffer: unknown };
+      // an Array(m) result read as a flat array of threads · m numbers (stride m)
+      let flat = r.flats[g];
+      if (!flat || flat.buffer !== out.buffer) {
+        flat = r.flats[g] = { buffer: out.buffer, handle: new (gpujs().WebGPUBufferResult)({ buffer: out.buffer, output: [k.threads * Math.max(1, k.spec.buffers.length)], componentCount: 1, context: r.ctx, kernel: null }) };
+      }
+      partials.push(flat.handle);
+    }
+    for (const a of r.reads) a.refresh();
+    const args = r.spec.args.map((a, i) => (a.kind === 'data' ? this.current : a.kind === 'partials' ? partials[a.kernel] : a.kind === 'step' ? gamma : r.args[i]));
+    const update = r.updates[this.turn];
+    this.turn = 1 - this.turn;
+    update.fn.setOutput([r.threads]);
+    this.current = await firstCallTimed(update, args);
+    this.stale = true;
+  }
+
+  /** Bring the device positions of resident steps back to the host (before a record). */
+  async sync(): Promise<void> {
+    if (!this.stale) return;
+    const data = (await (this.current as { toArray(): Promise<Float32Array> }).toArray()) as Float32Array;
+    this.state.positions.set(data);
+    this.stale = false;
   }
 
   /** A backend on a mode already probed as available; `info` says which mode and why, for run.json. */
@@ -304,20 +477,28 @@ export class GpuBackend implements Backend {
   describe(): Record<string, unknown> {
     // compile_ms: the first call's wall time (gpu.js compiles then); null when
     // an earlier run in this process compiled the same kernel, or it never ran
-    const kernels = this.reports.map(({ program, stage, run, reused }) => {
-      const first = run.kernel.firstCallMs;
-      const fallback = run.kernel.fn.kernel?.fallbackReason;
-      return {
-        program,
-        stage,
-        buffers: run.spec.buffers,
-        threads: run.threads,
-        compile_ms: reused || first === undefined ? null : Math.round(first * 10) / 10,
-        ...(fallback ? { fell_back_to_cpu: fallback } : {}),
-      };
+    // kernels that never ran (the host velocity kernels of a resident run) are left out
+    const kernels = this.reports.flatMap(({ program, stage, spec, kernel, threads, reused }) => {
+      const first = kernel.firstCallMs;
+      if (first === undefined) return [];
+      const fallback = kernel.fn.kernel?.fallbackReason;
+      return [
+        {
+          program,
+          stage,
+          buffers: spec.buffers,
+          threads,
+          compile_ms: reused ? null : Math.round(first * 10) / 10,
+          ...(fallback ? { fell_back_to_cpu: fallback } : {}),
+        },
+      ];
     });
     const cpuStages = [...this.programs.entries()].flatMap(([p, ss]) => ss.flatMap((s, i) => (s.kernels ? [] : [`${p}[${i}]`])));
-    return { mode: this.mode, ...this.info, chunk: this.chunk, kernels, ...(cpuStages.length ? { cpu_stages: cpuStages } : {}) };
+    const resident =
+      'run' in this.resident && this.residentFailure === undefined
+        ? { resident: true }
+        : { resident: false, resident_why_not: 'run' in this.resident ? `the device refused the update kernel: ${this.residentFailure}` : this.resident.why };
+    return { mode: this.mode, ...this.info, chunk: this.chunk, ...resident, kernels, ...(cpuStages.length ? { cpu_stages: cpuStages } : {}) };
   }
 
   dispose(): void {

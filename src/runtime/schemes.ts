@@ -235,11 +235,19 @@ export class Stepper {
     for (let i = 0; i < this.N; i++) w[i] /= total;
   }
 
-  /** One step n → n + 1. */
-  async step(n: number): Promise<void> {
+  /**
+   * One step n → n + 1. Returns false when the step ran on the backend's
+   * device (Backend.deviceStep): the host positions are then stale until
+   * the backend's sync().
+   */
+  async step(n: number): Promise<boolean> {
     const flow = this.compiled.ir;
     const m = flow.metric;
     this.setTime(n);
+    if (this.backend.deviceStep && m.name === 'W2' && flow.scheme.name === 'euler' && !flow.noise && !flow.diffusion) {
+      await this.backend.deviceStep(this.gamma);
+      return false;
+    }
     const beta = this.schedule('noise', n);
     if (m.name === 'KL') {
       const mean = await this.firstVariation();
@@ -260,6 +268,7 @@ export class Stepper {
       const s = Math.sqrt(2 * tau * this.gamma);
       for (let k = 0; k < this.x.length; k++) this.x[k] += s * this.draws[k];
     }
+    return true;
   }
 
   /** The proximal objective G(y) = F(y) + (1/(2γ)) Σ_i w_i |y_i - x0_i|^2 at y = the positions. */

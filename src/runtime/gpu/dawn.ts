@@ -92,7 +92,22 @@ async function install(): Promise<DawnResult> {
 
   instance = found.gpu;
   const adapter = found.adapter;
-  const gpu = { requestAdapter: async () => adapter, getPreferredCanvasFormat: () => 'rgba8unorm' };
+  // gpu.js asks for the adapter's buffer sizes but keeps the default 8 storage
+  // buffers per shader stage; a resident Euler update reads one per reduction
+  // kernel (d = 16: 11), so ask for what the adapter offers
+  const limited = new Proxy(adapter as object, {
+    get(target: Record<string | symbol, unknown>, key) {
+      const value = target[key];
+      if (key === 'requestDevice')
+        return (d: { requiredLimits?: Record<string, number> } = {}) =>
+          (value as (d: object) => Promise<unknown>).call(target, {
+            ...d,
+            requiredLimits: { ...d.requiredLimits, maxStorageBuffersPerShaderStage: (target.limits as Record<string, number>).maxStorageBuffersPerShaderStage },
+          });
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const gpu = { requestAdapter: async () => limited, getPreferredCanvasFormat: () => 'rgba8unorm' };
   // Node 21+ has a global navigator (read-only): add gpu to it; Node 20 has none
   const g = globalThis as { navigator?: object };
   if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { configurable: true, value: gpu });

@@ -32,6 +32,7 @@ export interface GpuJs {
 }
 export interface WebGpuContext {
   device: {
+    limits?: { maxStorageBuffersPerShaderStage?: number };
     createBuffer(d: { size: number; usage: number }): { destroy(): void };
     queue: { writeBuffer(buffer: unknown, offset: number, data: Float32Array): void };
   };
