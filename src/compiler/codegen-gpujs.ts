@@ -64,8 +64,8 @@ export function generateGpuStage(stage: Stage, layout: Layout, chunk: number): G
   return { kernels, host: generateStage(stage, layout, 'post') };
 }
 
-function kernel(stage: Stage, measure: string, v: number, buffers: number[], layout: Layout, chunk: number): GpuKernel {
-  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 65535) throw new Error('internal: chunk must be in 1..65535');
+/** A kernel's argument list, built as the emitter asks for arrays, sizes, buffers and parameters (each once). */
+function kernelArguments(layout: Layout) {
   const args: GpuArg[] = [];
   const argNames: string[] = [];
   const arg = (name: string, a: GpuArg) => {
@@ -82,6 +82,12 @@ function kernel(stage: Stage, measure: string, v: number, buffers: number[], lay
     buffer: (b: number) => arg(`B${b}`, { kind: 'buffer', buffer: b }),
     param: (k: number) => `${arg('P', { kind: 'params' })}[${k}]`,
   };
+  return { args, argNames, arg, slot, names };
+}
+
+function kernel(stage: Stage, measure: string, v: number, buffers: number[], layout: Layout, chunk: number): GpuKernel {
+  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 65535) throw new Error('internal: chunk must be in 1..65535');
+  const { args, argNames, arg, slot, names } = kernelArguments(layout);
   const em = makeEmitter(layout, names);
   const outer = scope();
   const head: string[] = [];
@@ -154,22 +160,7 @@ export function residentEulerStage(stages: readonly Stage[], layout: Layout): St
  * outputs ('partials'), so no sum leaves the device.
  */
 export function generateResidentEuler(stage: Stage, layout: Layout, kernels: readonly GpuKernel[]): GpuKernel {
-  const args: GpuArg[] = [];
-  const argNames: string[] = [];
-  const arg = (name: string, a: GpuArg) => {
-    if (!argNames.includes(name)) {
-      argNames.push(name);
-      args.push(a);
-    }
-    return name;
-  };
-  const slot = (m: string) => layout.slot.get(m)!;
-  const names = {
-    data: (m: string) => arg(`D${slot(m)}`, { kind: 'data', slot: slot(m) }),
-    size: (m: string) => arg(`n${slot(m)}`, { kind: 'size', slot: slot(m) }),
-    buffer: (b: number) => arg(`B${b}`, { kind: 'buffer', buffer: b }),
-    param: (k: number) => `${arg('P', { kind: 'params' })}[${k}]`,
-  };
+  const { args, argNames, arg, slot, names } = kernelArguments(layout);
   const em = makeEmitter(layout, names);
   const domain = stage.domain!;
   const d = em.dimOf(domain);
