@@ -67,7 +67,12 @@ function stageText(s: Stage, c: Compiled): string {
 
 /** The plan: hoisted stages, then each program's stages, as text. */
 export function planText(c: Compiled): string {
-  const out = ['# setup (fixed measures only, run once)', ...c.plan.setup.map((s) => stageText(s, c))];
+  const weighted = [...(c.layout.weights?.keys() ?? [])];
+  const out = [
+    ...weighted.map((m) => `# every E[..~${m}] is weighted: sum_j w_j body_j (metric ${c.ir.metric.name} moves the weights)`),
+    '# setup (fixed measures only, run once)',
+    ...c.plan.setup.map((s) => stageText(s, c)),
+  ];
   for (const [name, p] of Object.entries(c.plan.programs)) out.push(`# ${name}`, ...p.stages.map((s) => stageText(s, c)));
   return out.join('\n') + '\n';
 }
