@@ -365,6 +365,22 @@ record every 5: F, w2(mu, nu)
     expect(noisy.result.trace.rows[2][2]).not.toBe(plain.result.trace.rows[2][2]);
   });
 
+  it('diffusion after a jko step: added once per step, from the seed', async () => {
+    const jko = (extra: string) => `flow jko_langevin
+seed 9
+particles mu in R^2: 30 ~ normal([1, 0], 1)
+energy F = E[x ~ mu] |x|^2 / 2
+scheme jko(step = 0.5, steps = 4, inner = 100, tol = 1e-12)
+${extra}
+`;
+    const [a, b, plain] = [await run(jko('diffusion 0.1')), await run(jko('diffusion 0.1')), await run(jko(''))];
+    expect(Buffer.from(a.result.positions.buffer).equals(Buffer.from(b.result.positions.buffer))).toBe(true);
+    // without diffusion the proximal step of |x|^2/2 is x / (1 + step) exactly; diffusion moves it
+    const x0 = loadMeasures(plain.compiled.ir).measures[0].data;
+    for (let k = 0; k < x0.length; k++) expect(plain.result.positions[k]).toBeCloseTo(x0[k] / 1.5 ** 4, 10);
+    expect(Math.max(...a.result.positions.map((x, k) => Math.abs(x - plain.result.positions[k])))).toBeGreaterThan(0.05);
+  });
+
   it('schedules are evaluated in n and t', () => {
     const c = compileText(source(1));
     expect(evalSchedule(c.ir.noise!.node, 3, 1.5)).toBeCloseTo(0.25, 15);
