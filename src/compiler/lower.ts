@@ -690,7 +690,9 @@ class Lowering {
       case 'dab': {
         const alpha = positive('alpha', true);
         const beta = positive('beta', false);
-        const k = d.args!.extra[0].value as ExprOf<'ident'>;
+        // a missing or malformed kernel after ';' was reported by namedArgs
+        const k = d.args?.extra[0]?.value;
+        if (!k || k.kind !== 'ident' || this.named.get(k.name)?.kind !== 'fn') return undefined;
         return alpha === null || beta === null ? undefined : { name: 'dab', alpha, beta, kernel: k.name };
       }
     }
