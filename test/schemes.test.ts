@@ -253,6 +253,22 @@ record every 3000: F, positions(mu), weights(mu)
     expect(r.result.snapshots[1].records.length).toBe(2);
   });
 
+  it('a huge step concentrates the weights instead of overflowing', async () => {
+    const r = await run(`flow kl_huge
+seed 4
+particles mu in R^2: 10 ~ normal([0, 0], 1)
+sample nu in R^2: 12 ~ normal([1, 0], 1)
+kernel k(x, y) = exp(-|x - y|^2)
+energy F = 1/2 * mmd2(mu, nu; k)
+metric KL
+scheme euler(step = 1e6, steps = 3)
+`);
+    expect(r.result.status).toBe('ok');
+    const w = [...r.result.weights!];
+    expect(w.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(Math.max(...w)).toBeGreaterThan(0.3);
+  });
+
   it('weighted expectations: the first variation is the derivative of F in the weights', () => {
     const c = compileText(`flow weighted
 particles mu in R^2: 6 ~ normal([0, 0], 1)

@@ -224,12 +224,20 @@ export class Stepper {
     return mean;
   }
 
-  /** Fisher–Rao update of the weights with rate `rate` (KL: 1; WFR: b). */
+  /**
+   * Fisher–Rao update of the weights with rate `rate` (KL: 1; WFR: b). The
+   * exponents are shifted by their largest value before exp (the shift cancels
+   * in the renormalisation), so a large step cannot overflow to ∞/∞.
+   */
   private updateWeights(mean: number, rate: number): void {
     const w = this.w!;
+    const c = -this.gamma * rate;
+    let top = -Infinity;
+    for (let i = 0; i < this.N; i++) if (w[i] > 0) top = Math.max(top, c * (this.fv[i] - mean));
     let total = 0;
     for (let i = 0; i < this.N; i++) {
-      w[i] *= Math.exp(-this.gamma * rate * (this.fv[i] - mean));
+      // a weight that reached 0 stays 0 (and 0 · ∞ must not make a NaN)
+      if (w[i] > 0) w[i] *= Math.exp(c * (this.fv[i] - mean) - top);
       total += w[i];
     }
     for (let i = 0; i < this.N; i++) w[i] /= total;
