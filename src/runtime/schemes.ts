@@ -310,10 +310,11 @@ export class Stepper {
    * largest change is below tol, or when no step size makes progress.
    */
   private async jko(n: number): Promise<void> {
-    const { tol, inner } = this.compiled.ir.scheme as { tol: number; inner: number };
+    const { inner } = this.compiled.ir.scheme as { tol: number; inner: number };
     const [x0, prev, gPrev] = this.scratch;
     const { x, g, gamma, N } = this;
     x0.set(x);
+    const tol = this.jkoTolerance(x0);
     let G = await this.proximal(x0);
     let gg = await this.proximalGradient(x0);
     let it = 0;
@@ -355,6 +356,19 @@ export class Stepper {
       this.eta = Math.min(gamma, 2 * this.eta);
     }
     this.noteInner(n, it, change, change >= tol);
+  }
+
+  /**
+   * The jko tolerance on the largest change: the spec's tol, but on a float32
+   * backend no smaller than 8 ulp of the largest coordinate (changes below
+   * that are rounding, and the inner loop would run out chasing them).
+   */
+  jkoTolerance(x: Float64Array): number {
+    const tol = this.compiled.ir.scheme.tol!;
+    if (this.backend.precision === 'float64') return tol;
+    let top = 0;
+    for (let k = 0; k < x.length; k++) top = Math.max(top, Math.abs(x[k]));
+    return Math.max(tol, 8 * 2 ** -24 * top);
   }
 
   /**

@@ -517,8 +517,8 @@ function softmin(
 // iterate when the error grows AA_RESTART-fold past the best.
 const STAGE_TOL = 1e-2;
 const STAGE_MAX = 100;
-const AA_DEPTH = 32;
-const AA_RESTART = 10;
+const AA_DEPTH = Number(process.env.SK_DEPTH ?? 32);
+const AA_RESTART = Number(process.env.SK_RESTART ?? 10);
 
 /** the squared diagonal of the box around both clouds: an upper bound on every cost */
 function boxDiameter2(a: Cloud, b: Cloud): number {
@@ -586,6 +586,11 @@ function leastSquares(cols: Float64Array[], r: Float64Array, sw: Float64Array, n
   return gamma;
 }
 
+export interface SinkhornPotentials {
+  f: Float64Array;
+  g: Float64Array;
+}
+
 /**
  * Entropic W2 by log-domain Sinkhorn (weighted clouds of any sizes): returns
  * sqrt of the transport cost <P, C> of the entropic plan
@@ -620,10 +625,11 @@ export function sinkhornW2(
   a: Cloud,
   b: Cloud,
   eps: number,
-  opts: { tol?: number; maxIter?: number } = {},
-): { value: number; iterations: number; marginalError: number } {
+  opts: { tol?: number; maxIter?: number; init?: SinkhornPotentials } = {},
+): { value: number; iterations: number; marginalError: number; potentials: SinkhornPotentials } {
   checkPair(a, b);
   if (!(eps > 0) || !Number.isFinite(eps)) throw new Error(`sinkhornW2: eps must be a positive number (got ${eps})`);
+  const init = opts.init;
   const tol = opts.tol ?? 1e-9;
   const maxIter = opts.maxIter ?? 10000;
   if (!(maxIter >= 1)) throw new Error(`sinkhornW2: maxIter must be at least 1 (got ${maxIter})`);
@@ -664,7 +670,7 @@ export function sinkhornW2(
   let cur = eps; // the eps that f and g are in units of
 
   /** iterates at eps = e until the marginal error is below stageTol or budget runs out; returns it */
-  const run = (e: number, stageTol: number, budget: number): number => {
+  const run = (e: number, stageTol: number, budget: number, trace = false): number => {
     const scale = cur / e;
     for (let i = 0; i < n; i++) f[i] *= scale;
     for (let j = 0; j < m; j++) g[j] *= scale;
@@ -680,6 +686,7 @@ export function sinkhornW2(
       const err = softmin(fT, x, n, y, m, d, invE, hb, f, wa, row);
       iterations++;
       used++;
+      if (trace && process.env.SK_DEBUG) console.log(used, err);
       // (f, g) is the plan: exact column sums, row error err
       if (!(err >= stageTol) || used >= budget) return err; // NaN stops too
       if (err < bestErr) {
@@ -718,14 +725,37 @@ export function sinkhornW2(
     }
   };
 
-  const schedule: number[] = [];
-  for (let e = boxDiameter2(a, b) / 2; e > eps && schedule.length < 200; e /= 2) schedule.push(e);
-  if (schedule.length > 0) cur = schedule[0];
-  for (let s = 0; s < schedule.length; s++) {
-    const budget = Math.min(STAGE_MAX, Math.floor((maxIter / 2 - iterations) / (schedule.length - s)));
-    if (budget >= 1) run(schedule[s], STAGE_TOL, budget);
+  let err = NaN;
+  let warm = false;
+  if (init !== undefined) {
+    const invEps = 1 / eps;
+    for (let i = 0; i < n; i++) f[i] = init.f[i] * invEps;
+    for (let j = 0; j < m; j++) g[j] = init.g[j] * invEps;
+    if (process.env.SK_A) {
+      for (let j = 0; j < m; j++) hb[j] = g[j] + lb[j];
+      const e0 = softmin(fT, x, n, y, m, d, invEps, hb, f, wa, row);
+      f.set(fT);
+      console.log('A: row err of init', e0);
+    }
+    cur = eps;
+    err = run(eps, tol, maxIter, true);
+    warm = true;
+    if (process.env.SK_DEBUG) console.log('warm', iterations, err);
   }
-  const err = run(eps, tol, Math.max(1, maxIter - iterations));
+  if (!warm) {
+    f.fill(0);
+    g.fill(0);
+    const schedule: number[] = [];
+    for (let e = boxDiameter2(a, b) / 2; e > eps && schedule.length < 200; e /= 2) schedule.push(e);
+    cur = schedule.length > 0 ? schedule[0] : eps;
+    for (let s = 0; s < schedule.length; s++) {
+      const budget = Math.min(STAGE_MAX, Math.floor((maxIter / 2 - iterations) / (schedule.length - s)));
+      if (budget >= 1) { const it0 = iterations; const e0 = run(schedule[s], STAGE_TOL, budget); if (process.env.SK_DEBUG) console.log('stage', schedule[s], iterations - it0, e0); }
+    }
+    const it0 = iterations;
+    err = run(eps, tol, Math.max(1, maxIter - iterations));
+    if (process.env.SK_DEBUG) console.log('final stage', iterations - it0, err);
+  }
 
   // <P, C> for the plan (f, g), P_ij = exp(f_i + log a_i + g_j + log b_j - C_ij/eps)
   const invEps = 1 / eps;
@@ -747,7 +777,11 @@ export function sinkhornW2(
     }
     total += s;
   }
-  return { value: Math.sqrt(total), iterations, marginalError: err };
+  const pf = new Float64Array(n);
+  const pg = new Float64Array(m);
+  for (let i = 0; i < n; i++) pf[i] = f[i] * eps;
+  for (let j = 0; j < m; j++) pg[j] = g[j] * eps;
+  return { value: Math.sqrt(total), iterations, marginalError: err, potentials: { f: pf, g: pg } };
 }
 
 /**
