@@ -369,6 +369,145 @@ describe('sinkhornW2', () => {
   });
 });
 
+describe('sinkhornW2 warm start', () => {
+  // particles uniform on the unit square against a gaussian target, as a
+  // w2(mu, nu) record sees them, at the default eps (far below the squared
+  // spacing of the points: the slow regime)
+  const n = 150;
+  const m = 200;
+  const rand = mulberry32(2024);
+  const a = cloud(n, 2, () => rand());
+  const b = cloud(m, 2, () => 0.5 + 0.3 * normal(rand));
+  const eps = defaultSinkhornEps(a, b);
+  const spread = 1 / Math.sqrt(12); // per-coordinate std of a
+  const base = sinkhornW2(a, b, eps);
+  const moved = (c: Cloud, by: (k: number) => number): Cloud => ({ ...c, points: c.points.map((v, k) => v + by(k)) });
+
+  it('returns potentials of the plan, in units of squared distance, for the centred costs', () => {
+    // P_ij = a_i b_j exp((f_i + g_j - |(x_i - xbar) - (y_j - ybar)|^2) / eps)
+    // has the marginals a and b and transport cost value^2
+    const { f, g } = base.potentials;
+    expect(f.length).toBe(n);
+    expect(g.length).toBe(m);
+    const mean = (c: Cloud, k: number) => c.points.filter((_, i) => i % 2 === k).reduce((x, y) => x + y) / c.n;
+    const xbar = [mean(a, 0), mean(a, 1)];
+    const ybar = [mean(b, 0), mean(b, 1)];
+    const rows = new Float64Array(n);
+    const cols = new Float64Array(m);
+    let cost = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < m; j++) {
+        const c0 = a.points[2 * i] - xbar[0] - (b.points[2 * j] - ybar[0]);
+        const c1 = a.points[2 * i + 1] - xbar[1] - (b.points[2 * j + 1] - ybar[1]);
+        const p = Math.exp((f[i] + g[j] - (c0 * c0 + c1 * c1)) / eps) / (n * m);
+        rows[i] += p;
+        cols[j] += p;
+        cost += p * sqDist(a, i, b, j);
+      }
+    }
+    expect(rows.reduce((s, r) => s + Math.abs(r - 1 / n), 0)).toBeLessThan(1e-8);
+    expect(cols.reduce((s, c) => s + Math.abs(c - 1 / m), 0)).toBeLessThan(1e-8);
+    expect(Math.abs(Math.sqrt(cost) - base.value)).toBeLessThan(1e-8 * base.value);
+    // fresh arrays, not the init's
+    const again = sinkhornW2(a, b, eps, { init: base.potentials });
+    expect(again.potentials.f).not.toBe(f);
+    expect(again.potentials.g).not.toBe(g);
+  });
+
+  it('from the potentials of the same problem converges at once, to the same value', () => {
+    expect(base.iterations).toBeGreaterThan(50); // cold: eps-scaling, then the slow last stage
+    const warm = sinkhornW2(a, b, eps, { init: base.potentials });
+    expect(warm.iterations).toBeLessThanOrEqual(3);
+    expect(warm.marginalError).toBeLessThan(1e-9);
+    expect(Math.abs(warm.value - base.value)).toBeLessThan(1e-9 * base.value);
+  });
+
+  it('is exact for translated clouds (the potentials are for the centred costs)', () => {
+    const shifted = moved(a, (k) => (k % 2 ? -0.2 : 0.35));
+    const warm = sinkhornW2(shifted, b, eps, { init: base.potentials });
+    const cold = sinkhornW2(shifted, b, eps);
+    expect(warm.iterations).toBeLessThanOrEqual(3);
+    expect(Math.abs(warm.value - cold.value)).toBeLessThan(1e-6 * cold.value);
+    const both = sinkhornW2(shifted, moved(b, () => -1.5), eps, { init: base.potentials });
+    expect(both.iterations).toBeLessThanOrEqual(3);
+  });
+
+  it('after a 1% motion of the points: the cold value in under half the iterations', () => {
+    const motions: [string, (k: number) => number][] = [
+      ['random', () => 0.01 * spread * normal(rand)],
+      ['smooth', (k) => 0.01 * spread * Math.sin(3 * a.points[k ^ 1] + (k % 2))],
+    ];
+    for (const [, by] of motions) {
+      const a2 = moved(a, by);
+      for (const tol of [1e-6, 1e-9]) {
+        const prev = sinkhornW2(a, b, eps, { tol });
+        const cold = sinkhornW2(a2, b, eps, { tol });
+        const warm = sinkhornW2(a2, b, eps, { tol, init: prev.potentials });
+        expect(warm.marginalError).toBeLessThan(tol);
+        expect(warm.iterations).toBeLessThan(cold.iterations / 2);
+        // both plans are within tol of the marginals; at 1e-9 the values agree to 1e-6
+        if (tol === 1e-9) expect(Math.abs(warm.value - cold.value)).toBeLessThan(1e-6 * cold.value);
+        else expect(Math.abs(warm.value - cold.value)).toBeLessThan(1e-5 * cold.value);
+      }
+    }
+    // and the potentials handed on keep working: a second motion from the first warm result
+    const a2 = moved(a, () => 0.01 * spread * normal(rand));
+    const a3 = moved(a2, () => 0.01 * spread * normal(rand));
+    const w2 = sinkhornW2(a2, b, eps, { init: base.potentials });
+    const w3 = sinkhornW2(a3, b, eps, { init: w2.potentials });
+    const c3 = sinkhornW2(a3, b, eps);
+    expect(w3.iterations).toBeLessThan(c3.iterations / 2);
+    expect(Math.abs(w3.value - c3.value)).toBeLessThan(1e-6 * c3.value);
+  });
+
+  it('works with weights (zeros included), other dimensions and swapped roles', () => {
+    const r = mulberry32(99);
+    const weights = Array.from({ length: 60 }, (_, i) => (i % 7 === 0 ? 0 : r()));
+    for (const d of [1, 3]) {
+      const p = cloud(60, d, () => r(), weights);
+      const q = cloud(80, d, () => 0.4 + 0.2 * normal(r));
+      const e = defaultSinkhornEps(p, q);
+      for (const [x, y] of [
+        [p, q],
+        [q, p],
+      ]) {
+        const prev = sinkhornW2(x, y, e);
+        const x2 = moved(x, () => 0.003 * normal(r));
+        const cold = sinkhornW2(x2, y, e);
+        const warm = sinkhornW2(x2, y, e, { init: prev.potentials });
+        expect(warm.marginalError).toBeLessThan(1e-9);
+        expect(warm.iterations).toBeLessThan(cold.iterations / 2);
+        expect(Math.abs(warm.value - cold.value)).toBeLessThan(1e-6 * cold.value);
+      }
+    }
+  });
+
+  it('falls back to the cold path when the potentials are far off, and respects maxIter', () => {
+    const junk = { f: Float64Array.from({ length: n }, (_, i) => Math.sin(i) * 0.05), g: Float64Array.from({ length: m }, (_, j) => Math.cos(j) * 0.05) };
+    const r = sinkhornW2(a, b, eps, { init: junk });
+    expect(r.marginalError).toBeLessThan(1e-9);
+    expect(Math.abs(r.value - base.value)).toBeLessThan(1e-6 * base.value);
+    // a non-finite init is ignored: exactly the cold result
+    const nan = { f: base.potentials.f.slice(), g: base.potentials.g.slice() };
+    nan.g[5] = NaN;
+    const ignored = sinkhornW2(a, b, eps, { init: nan });
+    expect(ignored.value).toBe(base.value);
+    expect(ignored.iterations).toBe(base.iterations);
+    // the budget holds for the warm path too
+    const a2 = moved(a, () => 0.01 * spread * normal(rand));
+    const capped = sinkhornW2(a2, b, eps, { init: base.potentials, maxIter: 2 });
+    expect(capped.iterations).toBe(2);
+    expect(capped.marginalError).toBeGreaterThan(1e-9);
+  });
+
+  it('rejects potentials of clouds of other sizes', () => {
+    const { f, g } = base.potentials;
+    expect(() => sinkhornW2(a, b, eps, { init: { f: f.subarray(1), g } })).toThrow(/init potentials.*150 and 200 points/);
+    expect(() => sinkhornW2(a, b, eps, { init: { f, g: new Float64Array(m + 1) } })).toThrow(/same sizes/);
+    expect(() => sinkhornW2(b, a, eps, { init: { f, g } })).toThrow(Error);
+  });
+});
+
 describe('defaultSinkhornEps', () => {
   it('is 1e-3 of the mean squared distance, to 2 significant digits', () => {
     // 20 × 30 = 600 pairs: all of them

@@ -11,7 +11,7 @@ import type { Compiled } from '../compiler/compile.js';
 import type { Backend } from './backend-cpu.js';
 import type { MeasureData } from './inputs.js';
 import { CG_MAX_ITERATIONS, CG_TOL, Stepper, type InnerReport } from './schemes.js';
-import { exactW2, sinkhornW2, w2 as w2Distance, type Cloud } from './transport.js';
+import { exactW2, sinkhornW2, w2 as w2Distance, type Cloud, type SinkhornPotentials } from './transport.js';
 
 /** Marginal error (L1, relative) at which a recorded Sinkhorn w2 stops: far below what a trace shows. */
 export const SINKHORN_RECORD_TOL = 1e-6;
@@ -89,9 +89,17 @@ export async function simulate(
     const first = w2Distance(cloud(it.a), cloud(it.b));
     const column = first.method === 'exact' ? it.column : `${it.column} [sinkhorn eps=${first.eps}]`;
     transport[column] = first.method === 'exact' ? { method: 'exact' } : { method: 'sinkhorn', eps: first.eps };
-    // the method and epsilon chosen at step 0 hold for the whole run
+    // the method and epsilon chosen at step 0 hold for the whole run; each
+    // Sinkhorn starts from the previous record's potentials (warm start)
     const eps = first.method === 'sinkhorn' ? first.eps : undefined;
-    return [{ column, value: async () => (eps === undefined ? exactW2(cloud(it.a), cloud(it.b)) : sinkhornW2(cloud(it.a), cloud(it.b), eps, { tol: SINKHORN_RECORD_TOL }).value) }];
+    let init: SinkhornPotentials | undefined;
+    const value = async () => {
+      if (eps === undefined) return exactW2(cloud(it.a), cloud(it.b));
+      const r = sinkhornW2(cloud(it.a), cloud(it.b), eps, { tol: SINKHORN_RECORD_TOL, init });
+      init = r.potentials;
+      return r.value;
+    };
+    return [{ column, value }];
   });
   const trace: Trace = { columns: ['step', 't', ...compiled.observed.map((o) => o.column), ...hostItems.map((h) => h.column)], rows: [] };
   const timings = { setup: 0, steps: 0, record: 0 };
