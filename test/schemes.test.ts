@@ -400,6 +400,8 @@ ${extra}
   it('schedules are evaluated in n and t', () => {
     const c = compileText(source(1));
     expect(evalSchedule(c.ir.noise!.node, 3, 1.5)).toBeCloseTo(0.25, 15);
+    // shown as written (run.json, the summary)
+    expect([c.ir.noise!.text, c.ir.diffusion!.text]).toEqual(['0.5 / sqrt(1 + n)', '0.01 * exp(-t)']);
     expect(evalSchedule(c.ir.diffusion!.node, 3, 1.5)).toBeCloseTo(0.01 * Math.exp(-1.5), 15);
   });
 });

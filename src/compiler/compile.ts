@@ -66,7 +66,12 @@ export function compile(source: string, options: CompileOptions): CompileResult 
   const lowered = timed('lower', () => lower(sugarFree, options));
   const diagnostics = [...parsed.diagnostics, ...lowered.diagnostics];
   if (!lowered.ir) return { ast, diagnostics, timings };
-  const flow = lowered.ir;
+  // schedules are shown as written (run.json, the summary), not as the IR prints them
+  const flow = { ...lowered.ir };
+  for (const kind of ['noise', 'diffusion'] as const) {
+    const sch = flow[kind];
+    if (sch) flow[kind] = { ...sch, text: source.slice(sch.span.start, sch.span.end).replace(/\s+/g, ' ') };
+  }
 
   const particles = flow.measures.find((m) => m.name === flow.particles)!;
   const queryVar = ir.newVar(QUERY, particles.dim, 'X');

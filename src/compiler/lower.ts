@@ -55,8 +55,10 @@ export interface SchemeIR {
 
 /** A schedule such as noise or diffusion: a scalar in the parameters n and t. */
 export interface ScheduleIR {
+  /** as written in the spec (compile.ts fills it from the source), else as the IR prints */
   text: string;
   node: Node;
+  span: Span;
 }
 
 export interface FlowIR {
@@ -304,7 +306,7 @@ class Lowering {
         if (metric?.name === 'KL') this.err(d.span, `${kind} moves positions, but metric KL keeps them fixed (use WFR(a, b) to move both)`);
         else if (kind === 'noise' && scheme?.name === 'jko') this.unsupported(d.span, 'noise injection with scheme jko');
         else if (v.comps[0].kind === 'num' && v.comps[0].value < 0) this.err(d.value.span, `the ${kind} level must be ≥ 0, not ${v.comps[0].value}`);
-        else schedules[kind] = { text: ir.printNode(v.comps[0]), node: v.comps[0] };
+        else schedules[kind] = { text: ir.printNode(v.comps[0]), node: v.comps[0], span: d.value.span };
       }
     }
     if (scheme?.name === 'jko' && metric && metric.name !== 'W2') this.unsupported(this.singles.get('scheme')!.span, `scheme jko with metric ${metric.name}`);
