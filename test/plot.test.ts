@@ -137,6 +137,26 @@ describe.concurrent('plotRun', () => {
 });
 
 describe('plotSpec', () => {
+  it('sizes weighted particles by their weights (metric WFR, weights(mu) recorded)', async () => {
+    const dir = await ran(
+      SPEC.replace('scheme euler', 'metric WFR(a = 1, b = 4)\nscheme euler').replace('positions(mu)', 'positions(mu), weights(mu)'),
+    );
+    const view = loadRun(path.join(dir, 'run'));
+    expect(view.weights).toMatchObject({ records: 5, size: 30 });
+    type Layer = { data: { values: { series: string; area: number }[] }; encoding: { size?: { field: string } } };
+    const spec = plotSpec(view) as unknown as { hconcat: [unknown, { layer: Layer[] }] };
+    const points = spec.hconcat[1].layer[1];
+    expect(points.encoding.size?.field).toBe('area');
+    const areas = (series: string) => points.data.values.filter((p) => p.series === series).map((p) => p.area);
+    const first = areas('mu at step 0');
+    const last = areas('mu at step 40');
+    // uniform at step 0, spread by the Fisher–Rao part at the end; mean area unchanged (weights sum to 1)
+    expect(Math.max(...first) - Math.min(...first)).toBeLessThan(1e-9);
+    expect(Math.max(...last) / Math.min(...last)).toBeGreaterThan(2);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(last)).toBeCloseTo(mean(first), 9);
+  });
+
   it('uses a log scale exactly when every value is positive', async () => {
     const dir = await ran();
     const view = loadRun(path.join(dir, 'run'));

@@ -56,6 +56,8 @@ export interface RunView {
   trace: { columns: string[]; rows: number[][] };
   /** the recorded positions of the particles, when the spec records them */
   particles?: Cloud;
+  /** the particles' recorded weights (metrics KL, WFR: a weights(mu) item), records × size */
+  weights?: { records: number; size: number; data: Float64Array };
   /** fixed measures with the particles' dimension (one record each) */
   targets: Cloud[];
   /** names of the particles' coordinates: x[0], x[1] or a record's blocks (w, theta[0], ...) */
@@ -136,6 +138,13 @@ export function loadRun(dir: string): RunView {
   }
 
   const particleMeta = meta.measures.find((m) => m.role === 'particles')!;
+  // weights(mu): marker areas in the scatter follow them
+  let weights: RunView['weights'];
+  const wItem = compiled?.ir.record.items.find((it) => it.kind === 'weights' && it.measure === particleMeta.name);
+  if (wItem && meta.files.includes(npyName(wItem.column))) {
+    const { data, shape } = decodeNpy(read(npyName(wItem.column)), path.join(dir, npyName(wItem.column)));
+    weights = { records: shape[0], size: shape[1], data };
+  }
   const decl = compiled?.ir.measures.find((m) => m.name === particleMeta.name);
   const coordNames = coordinateNames(decl?.type ?? { t: 'vec', n: particleMeta.dim }, particleMeta.name);
 
@@ -156,7 +165,7 @@ export function loadRun(dir: string): RunView {
     if (r) targets.push({ ...r, records: 1, data: r.data.subarray(0, r.size * r.dim) });
     else if (l && l.size === m.points) targets.push({ measure: m.name, records: 1, size: l.size, dim: l.dim, data: l.data });
   }
-  return { dir, meta, trace, particles: recorded.get(particleMeta.name), targets, coordNames, source, notes };
+  return { dir, meta, trace, particles: recorded.get(particleMeta.name), ...(weights ? { weights } : {}), targets, coordNames, source, notes };
 }
 
 export interface PlotOptions {
@@ -276,11 +285,15 @@ function scatterPanel(view: RunView, opts: Required<PlotOptions>): object | unde
   const series: string[] = [];
   const colors: string[] = [];
   const shapes: string[] = [];
-  const points: { x: number; y: number; series: string }[] = [];
+  const size = Math.max(6, Math.min(28, 28 * Math.sqrt(200 / p.size)));
+  // weighted particles: marker area proportional to N · w_i (uniform weights: the usual size)
+  const w = view.weights && view.weights.size === p.size && view.weights.records === p.records ? view.weights : undefined;
+  const area = (rec: number, i: number) => (w ? size * p.size * w.data[rec * w.size + i] : size);
+  const points: { x: number; y: number; series: string; area: number }[] = [];
   for (const t of view.targets) {
     const name = `${t.measure} (target)`;
     series.push(name), colors.push(['#e6550d', '#31a354', '#756bb1'][view.targets.indexOf(t) % 3]), shapes.push('cross');
-    for (let i = 0; i < t.size; i++) points.push({ x: t.data[i * t.dim + a], y: t.data[i * t.dim + b], series: name });
+    for (let i = 0; i < t.size; i++) points.push({ x: t.data[i * t.dim + a], y: t.data[i * t.dim + b], series: name, area: size });
   }
   // early records light, the last one dark: the eye reads time as depth
   const shades = ['#9ecae1', '#4292c6', '#08519c', '#08306b'];
@@ -289,7 +302,7 @@ function scatterPanel(view: RunView, opts: Required<PlotOptions>): object | unde
     const shade = opts.records.length === 1 ? shades[2] : shades[Math.round((k * (shades.length - 1)) / (opts.records.length - 1))];
     series.push(name), colors.push(shade), shapes.push('circle');
     const rec = steps.indexOf(step);
-    for (let i = 0; i < p.size; i++) points.push({ x: at(rec, i, a), y: at(rec, i, b), series: name });
+    for (let i = 0; i < p.size; i++) points.push({ x: at(rec, i, a), y: at(rec, i, b), series: name, area: area(rec, i) });
   });
   series.push('trajectories'), colors.push('#999999'), shapes.push('stroke');
 
@@ -298,8 +311,7 @@ function scatterPanel(view: RunView, opts: Required<PlotOptions>): object | unde
     all.map((q) => q.x),
     all.map((q) => q.y),
   );
-  const size = Math.max(6, Math.min(28, 28 * Math.sqrt(200 / p.size)));
-  const color = { field: 'series', type: 'nominal', title: null, scale: { domain: series, range: colors }, legend: { orient: 'right', symbolOpacity: 1 } };
+  const color = { field: 'series', type: 'nominal', title: w ? `area ∝ weight of ${p.measure}` : null, scale: { domain: series, range: colors }, legend: { orient: 'right', symbolOpacity: 1 } };
   const shape = { field: 'series', type: 'nominal', title: null, scale: { domain: series, range: shapes } };
   return {
     width: 320,
@@ -310,7 +322,11 @@ function scatterPanel(view: RunView, opts: Required<PlotOptions>): object | unde
     },
     layer: [
       { data: { values: paths }, mark: { type: 'line', strokeWidth: 0.6, opacity: 0.35, clip: true }, encoding: { detail: { field: 'id' }, order: { field: 'rec' }, color } },
-      { data: { values: points }, mark: { type: 'point', filled: true, size, opacity: 0.85, strokeWidth: 1.4, clip: true }, encoding: { color, shape } },
+      {
+        data: { values: points },
+        mark: { type: 'point', filled: true, opacity: 0.85, strokeWidth: 1.4, clip: true },
+        encoding: { color, shape, size: { field: 'area', type: 'quantitative', scale: null, legend: null } },
+      },
     ],
   };
 }
