@@ -109,6 +109,25 @@ describe('flowc report', () => {
     await page.close();
   });
 
+  it('sizes weighted particles by their weights as the slider moves (metric WFR)', async () => {
+    const spec = SPEC.replace(/^scheme /m, 'metric WFR(a = 1, b = 4)\nscheme ').replace('positions(mu)', 'positions(mu), weights(mu)');
+    const dir = tempDir({ 'r.flow': spec });
+    const ran = flowc(['run', 'r.flow', '--out', 'run', '--quiet'], { cwd: dir });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(flowc(['report', 'run'], { cwd: dir }).code).toBe(0);
+    const { page, problems } = await open(path.join(dir, 'run', 'report.html'));
+    const radii = () => page.locator('#anim circle').evaluateAll((cs) => cs.map((c) => Number(c.getAttribute('r'))));
+    await expect.poll(() => page.locator('#record-label').textContent()).toContain('step 0 ');
+    const first = await radii();
+    expect(new Set(first).size).toBe(1); // uniform weights at step 0
+    await page.locator('#record').focus();
+    await page.keyboard.press('End');
+    const last = await radii();
+    expect(Math.max(...last) / Math.min(...last.filter((r) => r > 0))).toBeGreaterThan(1.5);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it('explains a run that recorded no positions, and still loads cleanly', async () => {
     const dir = tempDir({ 'r.flow': SPEC.replace(', positions(mu)', '') });
     expect(flowc(['run', 'r.flow', '--out', 'run', '--quiet', '--steps', '20'], { cwd: dir }).code).toBe(0);

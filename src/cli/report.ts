@@ -28,6 +28,9 @@ function animationData(view: RunView, coords: [number, number]) {
   const stride = Math.max(1, Math.ceil(p.size / MAX_ANIMATED));
   const chosen = Array.from({ length: Math.ceil(p.size / stride) }, (_, k) => k * stride);
   const frames = Array.from({ length: p.records }, (_, rec) => chosen.flatMap((i) => [short(p.data[(rec * p.size + i) * p.dim + a]), short(p.data[(rec * p.size + i) * p.dim + b])]));
+  // weighted particles (weights(mu) under KL, WFR): circle areas proportional to N · w_i
+  const w = view.weights && view.weights.size === p.size && view.weights.records === p.records ? view.weights : undefined;
+  const radii = w ? Array.from({ length: p.records }, (_, rec) => chosen.map((i) => short(2.6 * Math.sqrt(p.size * w.data[rec * p.size + i])))) : undefined;
   const targets = view.targets.map((t) => ({ name: t.measure, xy: Array.from({ length: t.size }, (_, i) => [short(t.data[i * t.dim + a]), short(t.data[i * t.dim + b])]).flat() }));
   return {
     particles: p.measure,
@@ -37,6 +40,7 @@ function animationData(view: RunView, coords: [number, number]) {
     times: view.trace.rows.slice(0, p.records).map((r) => r[1]),
     labels: [view.coordNames[a], view.coordNames[b]],
     frames,
+    ...(radii ? { radii } : {}),
     targets,
   };
 }
@@ -96,6 +100,7 @@ const SCRIPT = `
       var ok = f[2 * i] !== null && f[2 * i + 1] !== null;
       dots[i].setAttribute('cx', ok ? sx(f[2 * i]) : -10);
       dots[i].setAttribute('cy', ok ? sy(f[2 * i + 1]) : -10);
+      if (d.radii) dots[i].setAttribute('r', d.radii[k][i] || 0);
     }
     label.textContent = 'step ' + d.steps[k] + ' (t = ' + +d.times[k].toPrecision(6) + '), record ' + (k + 1) + ' of ' + d.frames.length;
   }
@@ -160,7 +165,7 @@ export async function reportHtml(view: RunView, options: PlotOptions = {}): Prom
     ? `<h2>The particles over time</h2>
 <div class="controls"><button id="play" type="button">Play</button><input id="record" type="range" min="0" max="0" step="1" value="0" aria-label="record"><span id="record-label"></span></div>
 <svg id="anim" width="460" height="460" viewBox="0 0 460 460" role="img" aria-label="particles at the chosen record"></svg>
-<p class="legend"><span><span class="dot"></span> ${escapeHtml(anim.particles)}${anim.shown < anim.size ? ` (${anim.shown} of ${anim.size} particles)` : ''}</span>${anim.targets.map((t) => `<span>+ ${escapeHtml(t.name)} (target)</span>`).join('')}</p>
+<p class="legend"><span><span class="dot"></span> ${escapeHtml(anim.particles)}${anim.shown < anim.size ? ` (${anim.shown} of ${anim.size} particles)` : ''}${anim.radii ? ', area ∝ weight' : ''}</span>${anim.targets.map((t) => `<span>+ ${escapeHtml(t.name)} (target)</span>`).join('')}</p>
 <script type="application/json" id="flow-data">${scriptJson(anim)}</script>
 <script>${SCRIPT}</script>`
     : '<p>The spec records no positions of the particles in R^2 or more, so there is no animation: add <code>positions(NAME)</code> to its record line.</p>';
