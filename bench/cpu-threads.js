@@ -14,6 +14,7 @@ import { compile } from '../dist/src/compiler/compile.js';
 import { CpuBackend } from '../dist/src/runtime/backend-cpu.js';
 import { ParallelCpuBackend, sharedCopy } from '../dist/src/runtime/backend-cpu-parallel.js';
 import { loadMeasures } from '../dist/src/runtime/inputs.js';
+import { mmdStepSpec } from './mmd-spec.js';
 
 const D = 2;
 const THREADS = 2;
@@ -27,21 +28,6 @@ if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
 const plan = (N) => (N >= 16384 ? [1, 4] : N >= 4096 ? [2, 8] : [5, Math.max(10, Math.round(4e7 / (N * N)))]);
 
 const log = (s) => process.stderr.write(s + '\n');
-
-function specText(N) {
-  return [
-    'flow cpu_threads_bench',
-    'let sigma = 1',
-    `particles mu in R^${D}: ${N} ~ normal(0, 1)`,
-    `sample nu in R^${D}: ${N} ~ normal(1.5, 1)`,
-    'kernel k(x, y) = exp(-|x - y|^2 / (2 * sigma^2))',
-    'energy F = 1/2 * mmd2(mu, nu; k)',
-    'metric W2',
-    'scheme euler(step = 1, steps = 1)',
-    'record every 1: F',
-    '',
-  ].join('\n');
-}
 
 /** The loop body of simulate() (src/runtime/simulate.ts) on a backend: velocity, then x += γ v. */
 async function stepper(compiled, backend, positions) {
@@ -73,7 +59,7 @@ const load0 = os.loadavg();
 const results = [];
 for (const N of sizes.length ? sizes : [4096, 16384]) {
   const [warm, timed] = plan(N);
-  const r = compile(specText(N), { file: 'bench/cpu-threads.flow' });
+  const r = compile(mmdStepSpec('cpu_threads_bench', N, D), { file: 'bench/cpu-threads.flow' });
   if (!r.compiled) {
     log(`flowc failed to compile the bench spec:\n${JSON.stringify(r.diagnostics, null, 2)}`);
     process.exit(1);

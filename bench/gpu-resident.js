@@ -27,22 +27,14 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x) => Math.round(x * 100) / 100;
 
 const { compile } = await import('../dist/src/compiler/compile.js');
+const { mmdStepSpec } = await import('./mmd-spec.js');
 const { loadMeasures } = await import('../dist/src/runtime/inputs.js');
 const { openGpuBackend } = await import('../dist/src/runtime/gpu/select.js');
 
 const results = [];
 for (const d of DIMS)
   for (const N of SIZES) {
-    const source = [
-      'flow gpu_resident_bench',
-      'let sigma = 1',
-      `particles mu in R^${d}: ${N} ~ normal(0, 1)`,
-      `sample nu in R^${d}: ${N} ~ normal(1.5, 1)`,
-      'kernel k(x, y) = exp(-|x - y|^2 / (2 * sigma^2))',
-      'energy F = 1/2 * mmd2(mu, nu; k)',
-      'scheme euler(step = 1, steps = 1)',
-      '',
-    ].join('\n');
+    const source = mmdStepSpec('gpu_resident_bench', N, d);
     const { compiled } = compile(source, { file: path.join(os.tmpdir(), 'gpu-resident.flow') });
     const { measures } = loadMeasures(compiled.ir);
     const positions = measures.find((m) => m.name === 'mu').data.slice();

@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mmdStepSpec } from './mmd-spec.js';
 
 const HERE = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(HERE), '..');
@@ -39,27 +40,13 @@ const PYTHON = '/usr/bin/python3';
 const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 const log = (s) => process.stderr.write(s + '\n');
 
-function specText(N, d) {
-  return [
-    'flow gpu_step_bench',
-    'let sigma = 1',
-    `particles mu in R^${d}: ${N} ~ normal(0, 1)`,
-    `sample nu in R^${d}: ${N} ~ normal(1.5, 1)`,
-    'kernel k(x, y) = exp(-|x - y|^2 / (2 * sigma^2))',
-    'energy F = 1/2 * mmd2(mu, nu; k)',
-    'metric W2',
-    'scheme euler(step = 1, steps = 1)',
-    '',
-  ].join('\n');
-}
-
 // ------------------------------------------------------------ child: one configuration
 
 async function child(config, N, d) {
   const { compile } = await import('../dist/src/compiler/compile.js');
   const { loadMeasures } = await import('../dist/src/runtime/inputs.js');
   const { CpuBackend } = await import('../dist/src/runtime/backend-cpu.js');
-  const r = compile(specText(N, d), { file: path.join(os.tmpdir(), 'gpu-step.flow') });
+  const r = compile(mmdStepSpec('gpu_step_bench', N, d), { file: path.join(os.tmpdir(), 'gpu-step.flow') });
   const compiled = r.compiled;
   const { measures } = loadMeasures(compiled.ir);
   const particles = measures.find((m) => m.name === compiled.ir.particles);

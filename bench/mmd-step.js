@@ -12,8 +12,9 @@ import { compile } from '../dist/src/compiler/compile.js';
 import { CpuBackend } from '../dist/src/runtime/backend-cpu.js';
 import { loadMeasures } from '../dist/src/runtime/inputs.js';
 import { simulate } from '../dist/src/runtime/simulate.js';
+import { mmdStepSpec } from './mmd-spec.js';
 
-const SIGMA = 1;
+const SIGMA = 1; // the hand-written steppers must match mmd-spec.js (sigma 1, step 1)
 const GAMMA = 1;
 const TARGET_RATIO = 1.3;
 // [N (= M), d, warm-up steps, timed steps]; every implementation takes all of them
@@ -26,23 +27,8 @@ const CONFIGS = [
 
 const log = (s) => process.stderr.write(s + '\n');
 
-function specText(N, d) {
-  return [
-    'flow mmd_step_bench',
-    `let sigma = ${SIGMA}`,
-    `particles mu in R^${d}: ${N} ~ normal(0, 1)`,
-    `sample nu in R^${d}: ${N} ~ normal(1.5, 1)`,
-    'kernel k(x, y) = exp(-|x - y|^2 / (2 * sigma^2))',
-    'energy F = 1/2 * mmd2(mu, nu; k)',
-    'metric W2',
-    `scheme euler(step = ${GAMMA}, steps = 1)`,
-    'record every 1: F',
-    '',
-  ].join('\n');
-}
-
 function compileOrDie(N, d, steps) {
-  const r = compile(specText(N, d), { file: 'bench/mmd-step.flow', steps });
+  const r = compile(mmdStepSpec('mmd_step_bench', N, d), { file: 'bench/mmd-step.flow', steps });
   const errors = r.diagnostics.filter((x) => x.severity === 'error');
   if (!r.compiled || errors.length) {
     log(`flowc failed to compile the bench spec:\n${JSON.stringify(r.diagnostics, null, 2)}`);
