@@ -51,9 +51,10 @@ export interface Backend {
   /** the energy and the scalar record items, in Compiled.observed order */
   observe(out: Float64Array): void | Promise<void>;
   /**
-   * Present when the backend can run an explicit W2 Euler step with the
-   * positions kept in its own memory (gpu:webgpu): state.positions is then
-   * stale until sync().
+   * Present only when the backend can run this flow's steps with the
+   * positions kept in its own memory (gpu:webgpu, explicit W2 Euler without
+   * noise or diffusion: the backend decides, the time loop just uses it);
+   * state.positions is then stale until sync().
    */
   readonly deviceStep?: (gamma: number) => Promise<void>;
   /** bring the positions of device steps back into state.positions */

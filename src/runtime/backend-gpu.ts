@@ -123,6 +123,8 @@ interface ResidentRun {
   ctx: WebGpuContext;
   /** per reduction kernel: its pipeline output read as a flat array */
   flats: ({ buffer: unknown; handle: unknown } | null)[];
+  /** per reduction kernel: the handle the update reads this step */
+  partials: unknown[];
 }
 
 interface CachedKernel {
@@ -278,7 +280,8 @@ export class GpuBackend implements Backend {
     const pipelined = reductions.map((k) => {
       const { cached, reused } = kernelFor(this.gpu, k.spec, 'pipeline');
       this.reports.push({ program: 'velocity (on device)', stage: 0, spec: k.spec, kernel: cached, threads: k.threads, reused });
-      return { ...k, kernel: cached, moving: k.spec.args.map((a) => a.kind === 'data' && moving.has(this.D[a.slot])) };
+      // its own argument list: the slots of the positions are set at each step
+      return { ...k, args: [...k.args], kernel: cached, moving: k.spec.args.map((a) => a.kind === 'data' && moving.has(this.D[a.slot])) };
     });
     const spec = generateResidentEuler(stage, compiled.layout, reductions.map((k) => k.spec));
     const reads: DeviceArray[] = [];
@@ -311,7 +314,7 @@ export class GpuBackend implements Backend {
       this.reports.push({ program: 'euler update (on device)', stage: 0, spec, kernel: cached, threads: x.length, reused });
       return cached;
     });
-    return { run: { reductions: pipelined, spec, args, reads, updates, threads: x.length, positions: device(x), ctx, flats: reductions.map(() => null) } };
+    return { run: { reductions: pipelined, spec, args, reads, updates, threads: x.length, positions: device(x), ctx, flats: reductions.map(() => null), partials: reductions.map(() => null) } };
   }
 
   /**
@@ -346,21 +349,29 @@ export class GpuBackend implements Backend {
       this.current = r.positions.arg;
     }
     this.paramsArray.dirty = true;
-    const partials: unknown[] = [];
+    // argument lists are filled in place: a step allocates no arrays of its own
+    const partials = r.partials;
     for (const [g, k] of r.reductions.entries()) {
       for (const a of k.reads) a.refresh();
-      const args = k.args.map((a, i) => (k.moving[i] ? this.current : a));
+      k.moving.forEach((m, i) => {
+        if (m) k.args[i] = this.current;
+      });
       k.kernel.fn.setOutput([k.threads]);
-      const out = (await firstCallTimed(k.kernel, args)) as { buffer: unknown };
+      const out = (await firstCallTimed(k.kernel, k.args)) as { buffer: unknown };
       // an Array(m) result read as a flat array of threads · m numbers (stride m)
       let flat = r.flats[g];
       if (!flat || flat.buffer !== out.buffer) {
         flat = r.flats[g] = { buffer: out.buffer, handle: new (gpujs().WebGPUBufferResult)({ buffer: out.buffer, output: [k.threads * Math.max(1, k.spec.buffers.length)], componentCount: 1, context: r.ctx, kernel: null }) };
       }
-      partials.push(flat.handle);
+      partials[g] = flat.handle;
     }
     for (const a of r.reads) a.refresh();
-    const args = r.spec.args.map((a, i) => (a.kind === 'data' ? this.current : a.kind === 'partials' ? partials[a.kernel] : a.kind === 'step' ? gamma : r.args[i]));
+    const args = r.args;
+    r.spec.args.forEach((a, i) => {
+      if (a.kind === 'data') args[i] = this.current;
+      else if (a.kind === 'partials') args[i] = partials[a.kernel];
+      else if (a.kind === 'step') args[i] = gamma;
+    });
     const update = r.updates[this.turn];
     this.turn = 1 - this.turn;
     update.fn.setOutput([r.threads]);

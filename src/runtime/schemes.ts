@@ -252,7 +252,8 @@ export class Stepper {
     const flow = this.compiled.ir;
     const m = flow.metric;
     this.setTime(n);
-    if (this.backend.deviceStep && m.name === 'W2' && flow.scheme.name === 'euler' && !flow.noise && !flow.diffusion) {
+    // the backend offers device steps only for flows they can run (explicit W2 Euler, no noise or diffusion)
+    if (this.backend.deviceStep) {
       await this.backend.deviceStep(this.gamma);
       return false;
     }

@@ -11,7 +11,7 @@ import type { Compiled } from '../compiler/compile.js';
 import type { Backend } from './backend-cpu.js';
 import type { MeasureData } from './inputs.js';
 import { CG_MAX_ITERATIONS, CG_TOL, Stepper, type InnerReport } from './schemes.js';
-import { exactW2, sinkhornW2, w2 as w2Distance, type Cloud, type SinkhornPotentials } from './transport.js';
+import { exactW2, sinkhornW2, w2Method, type Cloud, type SinkhornPotentials } from './transport.js';
 
 /** Marginal error (L1, relative) at which a recorded Sinkhorn w2 stops: far below what a trace shows. */
 export const SINKHORN_RECORD_TOL = 1e-6;
@@ -86,12 +86,12 @@ export async function simulate(
   const hostItems = flow.record.items.flatMap((it) => {
     if (it.kind === 'dissipation' || it.kind === 'inner') return [{ column: it.column, value: it.kind === 'inner' ? async () => stepper.inner.last : (n: number) => stepper.dissipation(n) }];
     if (it.kind !== 'w2') return [];
-    const first = w2Distance(cloud(it.a), cloud(it.b));
-    const column = first.method === 'exact' ? it.column : `${it.column} [sinkhorn eps=${first.eps}]`;
-    transport[column] = first.method === 'exact' ? { method: 'exact' } : { method: 'sinkhorn', eps: first.eps };
     // the method and epsilon chosen at step 0 hold for the whole run; each
     // Sinkhorn starts from the previous record's potentials (warm start)
-    const eps = first.method === 'sinkhorn' ? first.eps : undefined;
+    const how = w2Method(cloud(it.a), cloud(it.b));
+    const column = how.method === 'exact' ? it.column : `${it.column} [sinkhorn eps=${how.eps}]`;
+    transport[column] = how;
+    const eps = how.method === 'sinkhorn' ? how.eps : undefined;
     let init: SinkhornPotentials | undefined;
     const value = async () => {
       if (eps === undefined) return exactW2(cloud(it.a), cloud(it.b));

@@ -1163,17 +1163,22 @@ export const EXACT_MAX = 3000;
  * are uniform, of equal size and n <= EXACT_MAX, else Sinkhorn with
  * defaultSinkhornEps. Returns the value and which method ran (with its eps).
  */
+/** Which solver w2 uses for a pair of clouds (and Sinkhorn's eps), without solving. */
+export function w2Method(a: Cloud, b: Cloud): { method: 'exact' } | { method: 'sinkhorn'; eps: number } {
+  checkPair(a, b);
+  if (a.weights === undefined && b.weights === undefined && a.n === b.n && a.n <= EXACT_MAX) return { method: 'exact' };
+  return { method: 'sinkhorn', eps: defaultSinkhornEps(a, b) };
+}
+
 export function w2(
   a: Cloud,
   b: Cloud,
 ):
   | { value: number; method: 'exact' }
   | { value: number; method: 'sinkhorn'; eps: number; iterations: number; marginalError: number } {
-  checkPair(a, b);
-  if (a.weights === undefined && b.weights === undefined && a.n === b.n && a.n <= EXACT_MAX) {
-    return { value: exactW2(a, b), method: 'exact' };
-  }
-  const eps = defaultSinkhornEps(a, b);
+  const how = w2Method(a, b);
+  if (how.method === 'exact') return { value: exactW2(a, b), method: 'exact' };
+  const eps = how.eps;
   const r = sinkhornW2(a, b, eps);
   return { value: r.value, method: 'sinkhorn', eps, iterations: r.iterations, marginalError: r.marginalError };
 }
