@@ -148,6 +148,7 @@ class AstBuilder {
     if (c.seedDecl) return this.seedDecl(this.one(c.seedDecl));
     if (c.measureDecl) return this.measureDecl(this.one(c.measureDecl));
     if (c.stateDecl) return this.stateDecl(this.one(c.stateDecl));
+    if (c.criticDecl) return this.criticDecl(this.one(c.criticDecl));
     if (c.modelDecl) return this.modelDecl(this.one(c.modelDecl));
     if (c.fnDecl) return this.fnDecl(this.one(c.fnDecl));
     if (c.energyDecl) return this.energyDecl(this.one(c.energyDecl));
@@ -207,6 +208,24 @@ class AstBuilder {
     };
   }
 
+  private criticDecl(node: C.CriticDeclCstNode): Decl {
+    const c = this.kids(node);
+    const decl: DeclOf<'critic'> = {
+      kind: 'critic',
+      ...this.name(c.name),
+      space: this.space(this.one(c.space)),
+      init: this.expression(this.one(c.expression)),
+      span: this.nodeSpan(node),
+    };
+    if (c.ascent) {
+      const word = this.tok(c.ascent);
+      if (word.image !== 'ascent') this.fail(this.tokSpan(word), `expected 'ascent(step = ..., inner = ...)' but found '${word.image}'`);
+      const span = join(this.tokSpan(this.tok(c.LParen)), this.tokSpan(this.tok(c.RParen)));
+      decl.ascent = { ...this.arguments(this.one(c.arguments)), span };
+    }
+    return decl;
+  }
+
   private modelDecl(node: C.ModelDeclCstNode): Decl {
     const c = this.kids(node);
     const { name, nameSpan } = this.name(c.name);
@@ -217,11 +236,14 @@ class AstBuilder {
     const measure = this.name(c.measure);
     const lambdaNode = this.one(c.lambda);
     const l = this.kids(lambdaNode);
-    const param = this.name(l.param);
+    const params = (l.params ?? []).map((_, i) => {
+      const token = this.tok(l.params, i);
+      return { name: token.image, span: this.tokSpan(token) };
+    });
     const map: Expr & { kind: 'lambda' } = {
       kind: 'lambda',
-      param: param.name,
-      paramSpan: param.nameSpan,
+      params,
+      destructured: !!l.LParen,
       body: this.expression(this.one(l.expression)),
       span: this.nodeSpan(lambdaNode),
     };
@@ -262,7 +284,14 @@ class AstBuilder {
 
   private metricDecl(node: C.MetricDeclCstNode): Decl {
     const c = this.kids(node);
-    return { kind: 'metric', ...this.name(c.name), ...this.declArgs(c), span: this.nodeSpan(node) };
+    const decl: DeclOf<'metric'> = { kind: 'metric', ...this.name(c.name), ...this.declArgs(c), span: this.nodeSpan(node) };
+    if (c.on) {
+      const word = this.tok(c.on);
+      if (word.image !== 'on') this.fail(this.tokSpan(word), `expected 'on MODEL' or the next declaration but found '${word.image}'`);
+      const target = this.name(c.target);
+      decl.on = { name: target.name, span: target.nameSpan };
+    }
+    return decl;
   }
 
   private schemeDecl(node: C.SchemeDeclCstNode): Decl {
@@ -501,6 +530,6 @@ export function printExpr(e: Expr): string {
       return `(E[${binders.join(', ')}] ${printExpr(e.body)})`;
     }
     case 'lambda':
-      return `(${e.param} => ${printExpr(e.body)})`;
+      return `(${e.destructured ? `(${e.params.map((p) => p.name).join(', ')})` : e.params[0]?.name} => ${printExpr(e.body)})`;
   }
 }

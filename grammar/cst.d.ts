@@ -22,6 +22,7 @@ export type DeclarationCstChildren = {
   seedDecl?: SeedDeclCstNode[];
   measureDecl?: MeasureDeclCstNode[];
   stateDecl?: StateDeclCstNode[];
+  criticDecl?: CriticDeclCstNode[];
   modelDecl?: ModelDeclCstNode[];
   fnDecl?: FnDeclCstNode[];
   energyDecl?: EnergyDeclCstNode[];
@@ -97,6 +98,24 @@ export type StateDeclCstChildren = {
   expression: ExpressionCstNode[];
 };
 
+export interface CriticDeclCstNode extends CstNode {
+  name: "criticDecl";
+  children: CriticDeclCstChildren;
+}
+
+export type CriticDeclCstChildren = {
+  Critic: IToken[];
+  name: IToken[];
+  In: IToken[];
+  space: SpaceCstNode[];
+  Equals: IToken[];
+  expression: ExpressionCstNode[];
+  ascent?: IToken[];
+  LParen?: IToken[];
+  arguments?: ArgumentsCstNode[];
+  RParen?: IToken[];
+};
+
 export interface ModelDeclCstNode extends CstNode {
   name: "modelDecl";
   children: ModelDeclCstChildren;
@@ -121,7 +140,10 @@ export interface LambdaCstNode extends CstNode {
 }
 
 export type LambdaCstChildren = {
-  param: IToken[];
+  params?: (IToken)[];
+  LParen?: IToken[];
+  Comma?: IToken[];
+  RParen?: IToken[];
   Arrow: IToken[];
   expression: ExpressionCstNode[];
 };
@@ -179,6 +201,8 @@ export type MetricDeclCstChildren = {
   LParen?: IToken[];
   arguments?: ArgumentsCstNode[];
   RParen?: IToken[];
+  on?: IToken[];
+  target?: IToken[];
 };
 
 export interface SchemeDeclCstNode extends CstNode {

@@ -83,6 +83,7 @@ export const Seed = keyword('seed');
 export const Particles = keyword('particles');
 export const Sample = keyword('sample');
 export const State = keyword('state');
+export const Critic = keyword('critic');
 export const Model = keyword('model');
 export const Fn = keyword('fn');
 export const Kernel = keyword('kernel');
@@ -99,7 +100,7 @@ export const From = keyword('from');
 export const Expect = keyword('E');
 
 export const keywords: TokenType[] = [
-  Flow, Let, Seed, Particles, Sample, State, Model, Fn, Kernel, Energy,
+  Flow, Let, Seed, Particles, Sample, State, Critic, Model, Fn, Kernel, Energy,
   Metric, Scheme, Noise, Diffusion, Record, Every, In, From, Expect,
 ];
 

@@ -104,6 +104,7 @@ class FlowParser extends CstParser {
       { ALT: () => this.SUBRULE(this.seedDecl) },
       { ALT: () => this.SUBRULE(this.measureDecl) },
       { ALT: () => this.SUBRULE(this.stateDecl) },
+      { ALT: () => this.SUBRULE(this.criticDecl) },
       { ALT: () => this.SUBRULE(this.modelDecl) },
       { ALT: () => this.SUBRULE(this.fnDecl) },
       { ALT: () => this.SUBRULE(this.energyDecl) },
@@ -173,6 +174,22 @@ class FlowParser extends CstParser {
     this.SUBRULE(this.expression);
   });
 
+  // critic NAME in SPACE = EXPR [ascent(ARGS)]   (`ascent` is an identifier; cst-to-ast checks the word)
+  criticDecl = this.RULE('criticDecl', () => {
+    this.CONSUME(T.Critic);
+    this.CONSUME1(T.Identifier, { LABEL: 'name' });
+    this.CONSUME(T.In);
+    this.SUBRULE(this.space);
+    this.CONSUME(T.Equals);
+    this.SUBRULE(this.expression);
+    this.OPTION(() => {
+      this.CONSUME2(T.Identifier, { LABEL: 'ascent' });
+      this.CONSUME(T.LParen);
+      this.SUBRULE(this.arguments);
+      this.CONSUME(T.RParen);
+    });
+  });
+
   // model NAME = push(MEASURE, z => EXPR) [logdensity(x) = EXPR]
   // (`push` is an identifier; cst-to-ast checks the word)
   modelDecl = this.RULE('modelDecl', () => {
@@ -188,9 +205,18 @@ class FlowParser extends CstParser {
     this.OPTION(() => this.SUBRULE(this.logdensity));
   });
 
-  // z => EXPR
+  // z => EXPR  |  (z, y) => EXPR   (a record point destructured into its blocks)
   lambda = this.RULE('lambda', () => {
-    this.CONSUME(T.Identifier, { LABEL: 'param' });
+    this.OR([
+      { ALT: () => this.CONSUME1(T.Identifier, { LABEL: 'params' }) },
+      {
+        ALT: () => {
+          this.CONSUME(T.LParen);
+          this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.CONSUME2(T.Identifier, { LABEL: 'params' }) });
+          this.CONSUME(T.RParen);
+        },
+      },
+    ]);
     this.CONSUME(T.Arrow);
     this.SUBRULE(this.expression);
   });
@@ -227,14 +253,18 @@ class FlowParser extends CstParser {
     this.SUBRULE(this.expression);
   });
 
-  // metric NAME [(ARGS)]
+  // metric NAME [(ARGS)] [on MODEL]   (`on` is an identifier; cst-to-ast checks the word)
   metricDecl = this.RULE('metricDecl', () => {
     this.CONSUME(T.Metric);
-    this.CONSUME(T.Identifier, { LABEL: 'name' });
-    this.OPTION(() => {
+    this.CONSUME1(T.Identifier, { LABEL: 'name' });
+    this.OPTION1(() => {
       this.CONSUME(T.LParen);
       this.SUBRULE(this.arguments);
       this.CONSUME(T.RParen);
+    });
+    this.OPTION2(() => {
+      this.CONSUME2(T.Identifier, { LABEL: 'on' });
+      this.CONSUME3(T.Identifier, { LABEL: 'target' });
     });
   });
 

@@ -68,10 +68,12 @@ export function prepareInputs(compiled: Compiled): { measures: MeasureData[]; wa
 export async function runCompiled(compiled: Compiled, options: RunOptions = {}, compileMs = 0): Promise<FlowRun> {
   const t0 = performance.now();
   const { measures, warnings } = prepareInputs(compiled);
-  const particles = measures.find((m) => m.name === compiled.ir.particles)!;
-  const threads = options.gpu ? 1 : (options.threads ?? defaultThreads(particles.size));
+  const particles = measures.find((m) => m.name === compiled.ir.particles);
+  // a flow of states: the threads by its largest measure (the models' samples)
+  const threads = options.gpu ? 1 : (options.threads ?? defaultThreads(particles?.size ?? Math.max(...measures.map((m) => m.size))));
   // on several threads, the positions simulate() updates live in shared memory
-  const positions = threads > 1 ? sharedCopy(particles.data) : particles.data.slice();
+  const initial = particles?.data ?? new Float64Array(0);
+  const positions = threads > 1 ? sharedCopy(initial) : initial.slice();
   const inputs = performance.now() - t0;
   const backend: Backend = options.gpu
     ? await openGpuBackend(compiled, measures, positions, options.gpu)

@@ -42,7 +42,7 @@ export interface Flow {
   energy: string;
   /** the trace's columns: step, t, the energy, then each recorded scalar */
   columns: string[];
-  measures: { name: string; role: 'particles' | 'sample'; dim: number }[];
+  measures: { name: string; role: 'particles' | 'sample' | 'model'; dim: number }[];
   /** the let constants after `set` */
   constants: Record<string, number | number[]>;
   /** the overrides compiled in (`set`, as `--set` records them in run.json) */
@@ -81,8 +81,12 @@ export interface FlowResult {
   positions: Record<string, Positions>;
   /** `weights(m)` items (metrics KL and WFR): `data[record * size + i]`, shape [records, size] */
   weights: Record<string, { measure: string; data: Float64Array; shape: [number, number]; steps: number[] }>;
-  /** the particles after the last step completed: size × dim */
+  /** the particles after the last step completed: size × dim (a flow of states: shape [0, 0]) */
   final: { data: Float64Array; shape: [number, number] };
+  /** recorded states and critics, by column: `data[record * dim + c]`, shape [records, dim] */
+  states: Record<string, { data: Float64Array; shape: [number, number]; steps: number[] }>;
+  /** each state's and critic's coordinates after the last step completed */
+  finalStates: Record<string, Float64Array>;
   backend: { name: string; precision: string } & Record<string, unknown>;
   /** wall time per phase, milliseconds */
   timings: Record<string, number>;
@@ -134,7 +138,7 @@ export async function run(spec: string | Flow, options: RunFlowOptions = {}): Pr
 
   const { trace, snapshots } = r.result;
   const steps = trace.rows.map((row) => row[0]);
-  const particles = r.measures.find((m) => m.name === flow.compiled.ir.particles)!;
+  const particles = r.measures.find((m) => m.name === flow.compiled.ir.particles);
   return {
     flow,
     status: r.result.status,
@@ -157,7 +161,16 @@ export async function run(spec: string | Flow, options: RunFlowOptions = {}): Pr
         return [[s.column, { measure: s.measure, data, shape: [s.records.length, s.size], steps: steps.slice(0, s.records.length) }]];
       }),
     ),
-    final: { data: r.result.positions.slice(), shape: [particles.size, particles.dim] },
+    states: Object.fromEntries(
+      snapshots.flatMap((s) => {
+        if (s.kind !== 'state') return [];
+        const data = new Float64Array(s.records.length * s.dim);
+        s.records.forEach((rec, k) => data.set(rec, k * s.dim));
+        return [[s.column, { data, shape: [s.records.length, s.dim], steps: steps.slice(0, s.records.length) }]];
+      }),
+    ),
+    finalStates: r.result.states ?? {},
+    final: { data: r.result.positions.slice(), shape: particles ? [particles.size, particles.dim] : [0, 0] },
     backend: r.backend,
     timings,
     warnings: [...flow.warnings, ...r.warnings],

@@ -43,8 +43,21 @@ export function runJson(file: string, run: FlowRun, set: Record<string, number[]
     ...(run.result.transport ? { transport: run.result.transport } : {}),
     measures: run.measures.map((m) => {
       const decl = c.ir.measures.find((x) => x.name === m.name)!;
-      return { name: m.name, role: decl.role, points: m.size, dim: m.dim, source: decl.source.kind === 'file' ? decl.source.path : 'distribution' };
+      const source = decl.source.kind === 'file' ? decl.source.path : decl.source.kind === 'model' ? `push of ${decl.source.base}` : 'distribution';
+      return { name: m.name, role: decl.role, points: m.size, dim: m.dim, source };
     }),
+    ...(c.ir.states.length
+      ? {
+          states: c.ir.states.map((v) => ({
+            name: v.name,
+            role: v.role,
+            dim: v.dim,
+            init: v.init,
+            ...(v.ascent ? { ascent: v.ascent } : {}),
+            final: Array.from(run.result.states?.[v.name] ?? []),
+          })),
+        }
+      : {}),
     timings_ms: { ...run.timings, write: writeMs },
     final: last ? Object.fromEntries(run.result.trace.columns.map((col, k) => [col, last[k]])) : {},
   };

@@ -128,12 +128,29 @@ describe('declarations', () => {
 
   it('model, with and without a log-density', () => {
     const q = decl('model q = push(z, s => G(theta, s))', 'model');
-    expect(q).toMatchObject({ name: 'q', measure: 'z', map: { kind: 'lambda', param: 's' } });
+    expect(q).toMatchObject({ name: 'q', measure: 'z', map: { kind: 'lambda', params: [{ name: 's' }], destructured: false } });
     expect(printExpr(q.map)).toBe('(s => G(theta, s))');
+    // a record sample destructured, a record built
+    const r = decl('model r = push(data, (z, y) => (x: h(theta, z), y: y))', 'model');
+    expect(r.map).toMatchObject({ params: [{ name: 'z' }, { name: 'y' }], destructured: true });
+    expect(printExpr(r.map)).toBe('((z, y) => (x: h(theta, z), y: y))');
     expect(q).not.toHaveProperty('logdensity');
     const p = decl('model p = push(z, s => theta + s) logdensity(x) = -|x - theta|^2 / 2', 'model');
     expect(p.logdensity?.param).toBe('x');
     expect(printExpr(p.logdensity!.body)).toBe('((-(|(x - theta)| ^ 2)) / 2)');
+  });
+
+  it('critic, with and without its ascent settings', () => {
+    const psi = decl('critic psi in R^2 = [1, 0] ascent(step = 0.1, inner = 5)', 'critic');
+    expect(psi).toMatchObject({ name: 'psi', space: { kind: 'vec', dim: 2 } });
+    expect(psi.ascent?.args.map((a) => a.name)).toEqual(['step', 'inner']);
+    expect(decl('critic psi in R^2 = [1, 0]', 'critic')).not.toHaveProperty('ascent');
+  });
+
+  it('metric ... on MODEL', () => {
+    const m = decl('metric W2natural(eps = 1e-5, lambda = 1e-3, basis = 10; k) on q', 'metric');
+    expect(m.on?.name).toBe('q');
+    expect(decl('metric euclid', 'metric')).not.toHaveProperty('on');
   });
 
   it('fn and kernel, with any number of parameters', () => {

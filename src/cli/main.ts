@@ -130,12 +130,20 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
   const c = compiled.ir;
   const rows = run.result.trace.rows;
   const t = run.timings;
-  const p = run.measures.find((m) => m.name === c.particles)!;
+  const p = run.measures.find((m) => m.name === c.particles);
   if (!opts.quiet) {
     out(`flowc ${c.flow.name}${c.flow.title ? ` — ${c.flow.title}` : ''}\n`);
     if (run.backend.why) out(`  backend    ${run.backend.name} (${run.backend.precision}): ${run.backend.why}\n`);
     else out(`  backend    ${run.backend.name} (${run.backend.precision}, ${run.backend.threads} thread${run.backend.threads === 1 ? '' : 's'})\n`);
-    out(`  particles  ${p.name}: ${p.size} points in R^${p.dim}; metric ${metricText(c.metric)}, ${c.scheme.name} step ${c.scheme.step}, ${run.result.steps}/${c.scheme.steps} steps\n`);
+    const how = `metric ${metricText(c.metric)}, ${c.scheme.name} step ${c.scheme.step}, ${run.result.steps}/${c.scheme.steps} steps`;
+    if (p) out(`  particles  ${p.name}: ${p.size} points in R^${p.dim}; ${how}\n`);
+    else {
+      const vs = c.states.filter((v) => v.role === 'state');
+      out(`  states     ${vs.map((v) => `${v.name} in R^${v.dim}`).join(', ')}; ${how}\n`);
+      for (const q of c.models) out(`  model      ${q.name} = push of ${q.base} (${run.measures.find((m) => m.name === q.name)!.size} points in R^${q.dim})\n`);
+    }
+    const critics = c.states.filter((v) => v.role === 'critic');
+    if (critics.length) out(`  critics    ${critics.map((v) => `${v.name} in R^${v.dim}, ascent step ${v.ascent!.step} × ${v.ascent!.inner}`).join('; ')}\n`);
     const schedules = [c.noise ? `noise ${c.noise.text}` : '', c.diffusion ? `diffusion ${c.diffusion.text}` : ''].filter(Boolean);
     if (schedules.length) out(`  schedules  ${schedules.join('; ')}\n`);
     const inner = run.result.inner;
@@ -382,7 +390,11 @@ function metricText(m: FlowIR['metric']): string {
     case 'WFR':
       return `WFR(a = ${m.a}, b = ${m.b})`;
     case 'dab':
-      return `dab(alpha = ${m.alpha}, beta = ${m.beta}; ${m.kernel})`;
+      return `dab(alpha = ${m.alpha}, beta = ${m.beta}; ${m.kernel})${m.on ? ` on ${m.on}` : ''}`;
+    case 'W2natural':
+      return `W2natural(eps = ${m.eps}, lambda = ${m.lambda}, basis = ${m.basis}; ${m.kernel}) on ${m.on}`;
+    case 'KL':
+      return m.eps !== undefined ? `KL(eps = ${m.eps}) on ${m.on}` : 'KL';
     default:
       return m.name;
   }

@@ -50,8 +50,8 @@ export type Expr =
   | ({ kind: 'record'; fields: { name: string; nameSpan: Span; value: Expr }[] } & Node)
   /** `E[x ~ mu, y ~ nu] body` */
   | ({ kind: 'expect'; binders: Binder[]; body: Expr } & Node)
-  /** `z => body` (only inside `push(...)`) */
-  | ({ kind: 'lambda'; param: string; paramSpan: Span; body: Expr } & Node);
+  /** `z => body` or `(z, y) => body` (only inside `push(...)`; the second destructures a record point) */
+  | ({ kind: 'lambda'; params: { name: string; span: Span }[]; destructured: boolean; body: Expr } & Node);
 
 // ---------------------------------------------------------------- declarations
 
@@ -88,6 +88,8 @@ export type Decl =
       source: MeasureSource;
     } & Node)
   | ({ kind: 'state'; name: string; nameSpan: Span; space: Space; init: Expr } & Node)
+  /** `critic NAME in SPACE = EXPR [ascent(step = η, inner = K)]` */
+  | ({ kind: 'critic'; name: string; nameSpan: Span; space: Space; init: Expr; ascent?: NamedArgs } & Node)
   | ({
       kind: 'model';
       name: string;
@@ -108,7 +110,8 @@ export type Decl =
       body: Expr;
     } & Node)
   | ({ kind: 'energy'; name: string; nameSpan: Span; body: Expr } & Node)
-  | ({ kind: 'metric'; name: string; nameSpan: Span; args?: NamedArgs } & Node)
+  /** `metric M(ARGS) [on MODEL]` */
+  | ({ kind: 'metric'; name: string; nameSpan: Span; args?: NamedArgs; on?: { name: string; span: Span } } & Node)
   | ({ kind: 'scheme'; name: string; nameSpan: Span; args?: NamedArgs } & Node)
   | ({ kind: 'noise'; value: Expr } & Node)
   | ({ kind: 'diffusion'; value: Expr } & Node)

@@ -13,11 +13,13 @@ import { parse } from '../../grammar/parser.js';
 import type { Program } from './ast.js';
 import { generateStage, type Layout } from './codegen-js.js';
 import { desugar } from './desugar.js';
-import { derivative, w2Velocity } from './derive.js';
+import { w2Velocity } from './derive.js';
 import type { Diagnostic } from './diagnostics.js';
 import * as ir from './ir.js';
 import type { Node, VarInfo } from './ir.js';
 import { CG_MEASURE, lower, type FlowIR, type LowerOptions } from './lower.js';
+import { PARTICLE_METRICS, SCHEMES, STATE_METRICS } from './metrics.js';
+import { BASIS_MEASURE, BASIS_PAIRS_MEASURE, vectorPrograms } from './parametric.js';
 import { QUERY, schedule, type Plan, type ProgramInput, type Stage } from './schedule.js';
 
 export interface CompileOptions extends LowerOptions {
@@ -28,10 +30,12 @@ export interface CompileOptions extends LowerOptions {
 export interface Compiled {
   ast: Program;
   ir: FlowIR;
-  /** the free point X of the first variation (the query point) */
-  queryVar: VarInfo;
-  firstVariation: Node;
+  /** the free point X of the first variation (the query point); absent in a flow of states */
+  queryVar?: VarInfo;
+  firstVariation?: Node;
   velocity: Node[];
+  /** ∇_theta F over the states' coordinates (a flow of states), before scheduling */
+  gradient?: Node[];
   plan: Plan;
   layout: Layout;
   /** generated source of each stage, in plan order */
@@ -73,26 +77,46 @@ export function compile(source: string, options: CompileOptions): CompileResult 
     if (sch) flow[kind] = { ...sch, text: source.slice(sch.span.start, sch.span.end).replace(/\s+/g, ' ') };
   }
 
-  const particles = flow.measures.find((m) => m.name === flow.particles)!;
-  const queryVar = ir.newVar(QUERY, particles.dim, 'X');
-  const { firstVariation, velocity } = timed('derive', () => w2Velocity(flow.energy.node, flow.particles, queryVar));
+  // a critic's ascent step defaults to the scheme's step (LANGUAGE.md, "Critics")
+  flow.states = flow.states.map((v) => (v.ascent && v.ascent.step < 0 ? { ...v, ascent: { ...v.ascent, step: flow.scheme.step } } : v));
 
-  // programs the time loop runs (simulate.ts), by metric and scheme
+  const dims = new Map(flow.measures.map((m) => [m.name, m.dim] as [string, number]));
   const programs: Record<string, ProgramInput> = {};
-  if (flow.metric.name !== 'KL') programs.velocity = { domain: QUERY, roots: velocity, queryVar };
-  if (flow.metric.name === 'KL' || flow.metric.name === 'WFR') programs.firstVariation = { domain: QUERY, roots: [firstVariation], queryVar };
-  if (flow.scheme.name === 'jko') programs.energy = { domain: null, roots: [flow.energy.node] };
-  if (flow.metric.name === 'dab') programs.dabProduct = { domain: QUERY, roots: dabProduct(flow, queryVar), queryVar };
+  let queryVar: VarInfo | undefined;
+  let firstVariation: Node | undefined;
+  let velocity: Node[] = [];
+  const evolving: string[] = [];
+  if (flow.particles) {
+    // particles: the programs of the metric's entry, over the query points
+    const particles = flow.measures.find((m) => m.name === flow.particles)!;
+    const X = ir.newVar(QUERY, particles.dim, 'X');
+    const derived = timed('derive', () => w2Velocity(flow.energy.node, flow.particles!, X));
+    [queryVar, firstVariation, velocity] = [X, derived.firstVariation, derived.velocity];
+    Object.assign(programs, PARTICLE_METRICS[flow.metric.name]!({ flow, queryVar: X, firstVariation, velocity }));
+    dims.set(QUERY, particles.dim);
+    if (flow.dabKernel) dims.set(CG_MEASURE, 2 * particles.dim);
+    evolving.push(flow.particles, CG_MEASURE);
+  } else {
+    // states: the push of each model, the gradients, and the metric's entry
+    Object.assign(programs, timed('derive', () => ({ ...STATE_METRICS[flow.metric.name]!(flow) })));
+    evolving.push(...flow.models.map((m) => m.name));
+    const on = flow.metric.name === 'W2natural' ? flow.models.find((m) => m.name === (flow.metric as { on: string }).on) : undefined;
+    if (on) {
+      dims.set(BASIS_MEASURE, 2 * on.dim);
+      dims.set(BASIS_PAIRS_MEASURE, 4 * on.dim);
+      evolving.push(BASIS_MEASURE, BASIS_PAIRS_MEASURE);
+    }
+  }
+  Object.assign(programs, timed('derive', () => vectorPrograms(flow)), SCHEMES[flow.scheme.name](flow));
+  const gradient = programs.gradient?.roots;
 
   const observed = [
     { column: flow.energy.name, node: flow.energy.node },
     ...flow.record.items.flatMap((it) => (it.kind === 'scalar' && it.column !== flow.energy.name ? [{ column: it.column, node: it.node }] : [])),
   ];
   programs.observe = { domain: null, roots: observed.map((o) => o.node) };
-  const dims = new Map(flow.measures.map((m) => [m.name, m.dim] as [string, number]));
-  dims.set(QUERY, particles.dim);
-  if (flow.dabKernel) dims.set(CG_MEASURE, 2 * particles.dim);
-  const plan = timed('schedule', () => schedule(programs, [flow.particles, CG_MEASURE], dims));
+  const movingParams = new Set(flow.states.map((v) => v.name));
+  const plan = timed('schedule', () => schedule(programs, evolving, dims, movingParams));
 
   const layout = makeLayout(flow, plan, dims);
   const kernels = timed('generate', () => ({
@@ -101,31 +125,11 @@ export function compile(source: string, options: CompileOptions): CompileResult 
   }));
 
   return {
-    compiled: { ast, ir: flow, queryVar, firstVariation, velocity, plan, layout, kernels, observed, timings },
+    compiled: { ast, ir: flow, queryVar, firstVariation, velocity, ...(gradient ? { gradient } : {}), plan, layout, kernels, observed, timings },
     ast,
     diagnostics,
     timings,
   };
-}
-
-/**
- * dab's matrix-free product on free particles (DESIGN.md, dab "On free
- * particles"): component a at the query point X of
- *   (alpha/N) sum_n' H(X, x_n') p_n',   H(x, x')_ab = d^2 k / dx_a dx'_b,
- * as an expectation over the pseudo-measure CG_MEASURE whose points are
- * (x_n', p_n'), so that each product is one reduction stage. The beta p term
- * is added on the host (simulate.ts).
- */
-function dabProduct(flow: FlowIR, queryVar: VarInfo): Node[] {
-  const { x, y, node } = flow.dabKernel!;
-  const d = x.dim;
-  const alpha = flow.metric.name === 'dab' ? flow.metric.alpha : 0;
-  return Array.from({ length: d }, (_, a) => {
-    const dxa = derivative(node, x.id, a);
-    const body = ir.sum(Array.from({ length: d }, (_, b) => ir.mul(derivative(dxa, y.id, b), ir.pvar(y.id, d + b))));
-    const e = ir.expect(CG_MEASURE, y.id, ir.renameVars(body, new Map([[x.id, queryVar.id]])));
-    return ir.mul(ir.num(alpha), e);
-  });
 }
 
 /** The pseudo-measure of the weights of a weighted particle measure (one number per point). */
@@ -138,14 +142,17 @@ function makeLayout(flow: FlowIR, plan: Plan, dim: Map<string, number>): Layout 
   slot.set(QUERY, flow.measures.length);
   // metrics that move weights make every expectation over the particles weighted
   let weights: Map<string, string> | undefined;
-  if (flow.metric.name === 'KL' || flow.metric.name === 'WFR') {
+  if (flow.particles && (flow.metric.name === 'KL' || flow.metric.name === 'WFR')) {
     slot.set(WEIGHTS_MEASURE, slot.size);
     dim.set(WEIGHTS_MEASURE, 1);
     weights = new Map([[flow.particles, WEIGHTS_MEASURE]]);
   }
   if (flow.dabKernel) slot.set(CG_MEASURE, slot.size);
+  for (const pseudo of [BASIS_MEASURE, BASIS_PAIRS_MEASURE]) if (dim.has(pseudo)) slot.set(pseudo, slot.size);
   const param = new Map<string, number>();
   for (const p of flow.params) p.value.forEach((_, c) => param.set(`${p.name}:${c}`, param.size));
+  // states and critics: the host writes their coordinates before each program
+  for (const v of flow.states) v.init.forEach((_, c) => param.set(`${v.name}:${c}`, param.size));
   param.set('n:0', param.size);
   param.set('t:0', param.size);
   return { slot, dim, param, buffers: plan.buffers, ...(weights ? { weights } : {}) };

@@ -88,3 +88,29 @@ export function w2Velocity(energy: Node, measure: string, x: VarInfo): { firstVa
   const fv = firstVariation(energy, measure, x);
   return { firstVariation: fv, velocity: ir.components(x).map((_, c) => ir.neg(derivative(fv, x.id, c))) };
 }
+
+/**
+ * ∂ root / ∂ (coordinate c of the parameter vector `name`): a state or a
+ * critic read directly. Points of measures (and of models, whose points are
+ * point variables here) are held fixed; their dependence on a state is the
+ * chain rule through the push map (parametric.ts).
+ */
+export function paramDerivative(root: Node, name: string, c: number): Node {
+  return memoised((n, go) => {
+    switch (n.kind) {
+      case 'num':
+      case 'var':
+        return ir.num(0);
+      case 'param':
+        return ir.num(n.name === name && n.c === c ? 1 : 0);
+      case 'load':
+        throw new Error('internal: derivative of a scheduled expression');
+      case 'op':
+        return chainRule(n, go);
+      case 'expect':
+        return ir.expect(n.measure, n.v, go(n.body));
+      default:
+        return ir.assertNever(n);
+    }
+  })(root);
+}

@@ -9,7 +9,8 @@ import { IR_SCHEMA } from './ir-schema.js';
 import type { Stage } from './schedule.js';
 
 export function irJson(c: Compiled): object {
-  const roots = [c.ir.energy.node, c.firstVariation, ...c.velocity, ...c.observed.map((o) => o.node)];
+  const models = c.ir.models.flatMap((m) => m.points);
+  const roots = [c.ir.energy.node, ...(c.firstVariation ? [c.firstVariation] : []), ...c.velocity, ...models, ...gradientRoots(c), ...c.observed.map((o) => o.node)];
   const { table, index } = ir.toTable(roots);
   const at = (n: ir.Node) => index.get(n.id)!;
   const used = new Set(table.nodes.flatMap((n) => (n.kind === 'var' ? [n.v] : n.kind === 'expect' ? [n.v] : [])));
@@ -22,21 +23,34 @@ export function irJson(c: Compiled): object {
       name: m.name,
       role: m.role,
       dim: m.dim,
-      source: m.source.kind === 'file' ? { kind: 'file', path: m.source.path } : { kind: 'dist', count: m.source.count, dist: m.source.dist },
+      source:
+        m.source.kind === 'file'
+          ? { kind: 'file', path: m.source.path }
+          : m.source.kind === 'model'
+            ? { kind: 'model', base: m.source.base }
+            : { kind: 'dist', count: m.source.count, dist: m.source.dist },
     })),
-    particles: c.ir.particles,
+    ...(c.ir.particles ? { particles: c.ir.particles } : {}),
+    ...(c.ir.states.length ? { states: c.ir.states.map((v) => ({ name: v.name, role: v.role, dim: v.dim, init: v.init, ...(v.ascent ? { ascent: v.ascent } : {}) })) } : {}),
+    ...(c.ir.models.length ? { models: c.ir.models.map((m) => ({ name: m.name, base: m.base, dim: m.dim, points: m.points.map(at) })) } : {}),
+    ...(gradientRoots(c).length ? { gradient: gradientRoots(c).map(at) } : {}),
     metric: c.ir.metric,
     scheme: c.ir.scheme,
     vars: ir.allVars().filter((v) => used.has(v.id)).map((v) => ({ id: v.id, measure: v.measure, dim: v.dim, name: v.name })),
     nodes: table.nodes,
     energy: { name: c.ir.energy.name, root: at(c.ir.energy.node) },
-    firstVariation: { variable: c.queryVar.id, root: at(c.firstVariation) },
+    ...(c.firstVariation && c.queryVar ? { firstVariation: { variable: c.queryVar.id, root: at(c.firstVariation) } } : {}),
     velocity: c.velocity.map(at),
     record: {
       every: c.ir.record.every,
       items: c.ir.record.items.map((it) => (it.kind === 'scalar' ? { kind: 'scalar', column: it.column, root: at(it.node) } : it)),
     },
   };
+}
+
+/** ∇_theta F of a flow of states (the gradient program's roots, before scheduling). */
+function gradientRoots(c: Compiled): ir.Node[] {
+  return c.gradient ?? [];
 }
 
 let validator: ((x: unknown) => boolean) & { errors?: unknown } | undefined;
@@ -50,8 +64,12 @@ export function validateIr(json: unknown): string[] {
 
 /** The readable IR: energy, first variation and velocity as expressions. */
 export function irText(c: Compiled): string {
-  const lines = [`energy ${c.ir.energy.name} = ${ir.printNode(c.ir.energy.node)}`, `first variation at X = ${ir.printNode(c.firstVariation)}`];
+  const lines = [`energy ${c.ir.energy.name} = ${ir.printNode(c.ir.energy.node)}`];
+  if (c.firstVariation) lines.push(`first variation at X = ${ir.printNode(c.firstVariation)}`);
   c.velocity.forEach((v, k) => lines.push(`velocity[${k}] = ${ir.printNode(v)}`));
+  for (const m of c.ir.models) m.points.forEach((p, k) => lines.push(`${m.name}[${k}] = ${ir.printNode(p)}   (push of ${m.base})`));
+  const names = c.ir.states.filter((v) => v.role === 'state').flatMap((v) => v.init.map((_, k) => `${v.name}[${k}]`));
+  gradientRoots(c).forEach((g, k) => lines.push(`gradient ${names[k]} = ${ir.printNode(g)}`));
   return lines.join('\n') + '\n';
 }
 

@@ -15,7 +15,8 @@ export const IR_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'flowc IR',
   type: 'object',
-  required: ['version', 'flow', 'seed', 'params', 'measures', 'particles', 'metric', 'scheme', 'vars', 'nodes', 'energy', 'firstVariation', 'velocity', 'record'],
+  // a flow of particles has `particles` and `firstVariation`; a flow of states has `states` and `gradient`
+  required: ['version', 'flow', 'seed', 'params', 'measures', 'metric', 'scheme', 'vars', 'nodes', 'energy', 'velocity', 'record'],
   additionalProperties: false,
   properties: {
     version: { const: 1 },
@@ -27,10 +28,19 @@ export const IR_SCHEMA = {
       items: {
         type: 'object',
         required: ['name', 'role', 'dim', 'source'],
-        properties: { name: { type: 'string' }, role: { enum: ['particles', 'sample'] }, dim: { type: 'integer', minimum: 1 }, source: { type: 'object', required: ['kind'] } },
+        properties: { name: { type: 'string' }, role: { enum: ['particles', 'sample', 'model'] }, dim: { type: 'integer', minimum: 1 }, source: { type: 'object', required: ['kind'] } },
       },
     },
     particles: { type: 'string' },
+    states: {
+      type: 'array',
+      items: { type: 'object', required: ['name', 'role', 'dim', 'init'], properties: { name: { type: 'string' }, role: { enum: ['state', 'critic'] }, dim: { type: 'integer', minimum: 1 }, init: { type: 'array', items: { type: 'number' } } } },
+    },
+    models: {
+      type: 'array',
+      items: { type: 'object', required: ['name', 'base', 'dim', 'points'], properties: { name: { type: 'string' }, base: { type: 'string' }, dim: { type: 'integer', minimum: 1 }, points: { type: 'array', items: { type: 'integer', minimum: 0 } } } },
+    },
+    gradient: { type: 'array', items: { type: 'integer', minimum: 0 } },
     metric: { type: 'object', required: ['name'] },
     scheme: { type: 'object', required: ['name', 'step', 'steps'], properties: { step: { type: 'number' }, steps: { type: 'integer', minimum: 0 } } },
     vars: { type: 'array', items: { type: 'object', required: ['id', 'measure', 'dim', 'name'] } },

@@ -474,3 +474,14 @@ export function toTable(roots: readonly Node[]): { table: NodeTable; index: Map<
   }
   return { table: { nodes }, index };
 }
+
+/** Replace point variables by expressions: component c of variable v becomes map.get(v)[c]. */
+export function substitute(root: Node, map: Map<number, readonly Node[]>): Node {
+  if (map.size === 0) return root;
+  return rewrite(root, (n) => {
+    if (n.kind === 'var' && map.has(n.v)) return map.get(n.v)![n.c];
+    if (n.kind === 'expect' && map.has(n.v)) throw new Error('internal: substituting a bound variable');
+    if (n.kind === 'load') throw new Error('internal: substituting into a scheduled expression');
+    return n;
+  });
+}

@@ -20,10 +20,38 @@ import type { Dist } from '../runtime/distributions.js';
 
 export interface MeasureIR {
   name: string;
-  role: 'particles' | 'sample';
+  /** a model is the push-forward of a sample; its points are recomputed from the states at every step */
+  role: 'particles' | 'sample' | 'model';
   type: Type;
   dim: number;
-  source: { kind: 'dist'; count: number; dist: Dist } | { kind: 'file'; path: string; span: Span };
+  source: { kind: 'dist'; count: number; dist: Dist } | { kind: 'file'; path: string; span: Span } | { kind: 'model'; base: string };
+  span: Span;
+}
+
+/** A parameter vector that evolves: a `state` (descends F) or a `critic` (ascends F). Its coordinates are the parameters NAME[c]. */
+export interface StateIR {
+  name: string;
+  role: 'state' | 'critic';
+  type: Type;
+  dim: number;
+  init: number[];
+  /** critics: Euclidean ascent steps psi <- psi + step * grad_psi F, `inner` times after every step of the flow */
+  ascent?: { step: number; inner: number };
+  span: Span;
+}
+
+/** `model q = push(z, s => G(theta, s))`: the points G(theta, z_n), one per point of the sample `base`. */
+export interface ModelIR {
+  name: string;
+  base: string;
+  type: Type;
+  dim: number;
+  /** the bound point of the map (a point of `base`) */
+  z: ir.VarInfo;
+  /** the components of G(theta, z) */
+  points: Node[];
+  /** `logdensity(x) = ...`: log q_theta(x), x a point of the model */
+  logdensity?: { x: ir.VarInfo; node: Node };
   span: Span;
 }
 
@@ -35,14 +63,20 @@ export type RecordItemIR =
   | { kind: 'dissipation'; column: string }
   | { kind: 'w2'; column: string; a: string; b: string }
   /** inner iterations of the latest step (jko, or dab's conjugate gradients) */
-  | { kind: 'inner'; column: string };
+  | { kind: 'inner'; column: string }
+  /** a state or critic vector: columns NAME[0], NAME[1], ... and NAME.npy (records × p) */
+  | { kind: 'state'; column: string; state: string };
 
 /** The geometry of the descent, with its constants (DESIGN.md, "Exact finite-sample formulas"). */
 export type MetricIR =
   | { name: 'W2' }
-  | { name: 'KL' }
+  /** on particles: Fisher–Rao on the weights; on states (with eps): the Fisher natural gradient through the model `on` */
+  | { name: 'KL'; eps?: number; on?: string }
   | { name: 'WFR'; a: number; b: number }
-  | { name: 'dab'; alpha: number; beta: number; kernel: string };
+  /** on states, `on` names the model whose points carry the kernel's geometry */
+  | { name: 'dab'; alpha: number; beta: number; kernel: string; on?: string }
+  | { name: 'euclid' }
+  | { name: 'W2natural'; eps: number; lambda: number; basis: number; kernel: string; on: string };
 
 export interface SchemeIR {
   name: 'euler' | 'jko';
@@ -68,8 +102,12 @@ export interface FlowIR {
   /** `let` constants after `--set` overrides, in declaration order */
   params: { name: string; value: number[] }[];
   measures: MeasureIR[];
-  /** the evolving measure */
-  particles: string;
+  /** the evolving measure (absent in a parametric flow, which evolves states) */
+  particles?: string;
+  /** states, then critics, in declaration order */
+  states: StateIR[];
+  /** push-forward models (also listed in measures, role 'model') */
+  models: ModelIR[];
   energy: { name: string; node: Node };
   metric: MetricIR;
   scheme: SchemeIR;
@@ -79,6 +117,8 @@ export interface FlowIR {
   diffusion?: ScheduleIR;
   /** dab's kernel k(x, y) with x, y two fresh point variables (y: the first `dim` components of its point) */
   dabKernel?: { x: ir.VarInfo; y: ir.VarInfo; node: Node };
+  /** the kernel of a metric on states (dab, W2natural) in two fresh point variables of the model's dimension */
+  metricKernel?: { x: ir.VarInfo; y: ir.VarInfo; node: Node };
   record: { every: number; items: RecordItemIR[] };
 }
 
@@ -257,30 +297,37 @@ class Lowering {
       else seed = seedDecl.value;
     }
 
-    // the evolving object: exactly one `particles`, or `state` vectors
+    // the evolving object: exactly one `particles`, or `state` vectors (critics may join either)
     const particles = [...this.named.values()].filter((d): d is DeclOf<'measure'> => d.kind === 'measure' && d.role === 'particles');
     const states = [...this.named.values()].filter((d): d is DeclOf<'state'> => d.kind === 'state');
+    const critics = [...this.named.values()].filter((d): d is DeclOf<'critic'> => d.kind === 'critic');
     if (particles.length > 1)
       this.err(particles[1].nameSpan, `only one evolving measure is allowed: '${particles[0].name}' is already declared as particles`);
     if (particles.length && states.length)
       this.err(states[0].nameSpan, `a flow evolves either particles or states, not both ('${particles[0].name}' is particles)`);
     if (!particles.length && !states.length)
       this.err(flow?.span, "nothing evolves: declare 'particles NAME in SPACE ...' (or a 'state')");
+    const stateFlow = !particles.length && states.length > 0;
 
     const measures: MeasureIR[] = [];
     for (const d of this.named.values()) if (d.kind === 'measure') {
       const m = this.measure(d);
       if (m) measures.push(m);
     }
+    const stateIRs: StateIR[] = [];
+    for (const d of [...states, ...critics]) {
+      const st = this.stateVector(d);
+      if (st) stateIRs.push(st);
+    }
+    const models: ModelIR[] = [];
     for (const d of this.named.values()) {
-      if (d.kind === 'state') {
-        this.checkSpace(d.space);
-        const init = this.expr(d.init, this.constEnv());
-        const t = typeOfSpace(d.space);
-        if (init && !sameType(init.type, t) && !(t.t === 'vec' && init.type.t === 'vec' && init.type.n === t.n))
-          this.err(d.init.span, `the initial value of '${d.name}' is ${showType(init.type)}, but its space is ${showType(t)}`);
+      if (d.kind === 'model') {
+        const m = this.model(d);
+        if (m) {
+          models.push(m);
+          measures.push({ name: m.name, role: 'model', type: m.type, dim: m.dim, source: { kind: 'model', base: m.base }, span: m.span });
+        }
       }
-      if (d.kind === 'model') this.checkModel(d);
       if (d.kind === 'fn') this.checkNames(d.body, new Set(d.params.map((p) => p.name)));
     }
 
@@ -292,9 +339,15 @@ class Lowering {
       if (v && v.type.t !== 'scalar') this.err(energyDecl.body.span, `the energy must be a scalar, but '${energyDecl.name}' is ${showType(v.type)}`);
       else if (v) energy = { name: energyDecl.name, node: v.comps[0] };
     }
+    // a critic ascends the energy: one that the energy does not read would never move
+    if (energy)
+      for (const d of critics) {
+        const reads = ir.topoOrder([energy.node, ...models.flatMap((m) => m.points)]).some((n) => n.kind === 'param' && n.name === d.name);
+        if (!reads) this.err(d.nameSpan, `the critic '${d.name}' is not read by the energy '${energy.name}': it would never move (use it in the energy, e.g. in its kernel)`);
+      }
 
     const scheme = this.scheme();
-    const metric = this.metric(particles[0]);
+    const metric = this.metric(particles[0], stateFlow, models);
     const record = this.record(energy, metric, scheme);
     const schedules: Partial<Record<'noise' | 'diffusion', ScheduleIR>> = {};
     for (const kind of ['noise', 'diffusion'] as const) {
@@ -303,35 +356,155 @@ class Lowering {
       const v = this.expr(d.value, { ...this.constEnv(), time: true });
       if (v && v.type.t !== 'scalar') this.err(d.value.span, `the ${kind} level must be a scalar, not ${showType(v.type)}`);
       else if (v && !(v.comps[0].kind === 'num' && v.comps[0].value === 0)) {
-        if (metric?.name === 'KL') this.err(d.span, `${kind} moves positions, but metric KL keeps them fixed (use WFR(a, b) to move both)`);
+        if (stateFlow && kind === 'noise')
+          this.err(d.span, 'noise injection evaluates the velocity field of particles at shifted points; a flow of states has no such field (use diffusion for Langevin noise in parameter space)');
+        else if (stateFlow && metric && metric.name !== 'euclid')
+          this.err(d.span, `diffusion on states is Langevin dynamics in the Euclidean geometry of the parameters: it needs metric euclid, not ${metric.name}`);
+        else if (metric?.name === 'KL') this.err(d.span, `${kind} moves positions, but metric KL keeps them fixed (use WFR(a, b) to move both)`);
         else if (kind === 'noise' && scheme?.name === 'jko') this.unsupported(d.span, 'noise injection with scheme jko');
         else if (v.comps[0].kind === 'num' && v.comps[0].value < 0) this.err(d.value.span, `the ${kind} level must be ≥ 0, not ${v.comps[0].value}`);
         else schedules[kind] = { text: ir.printNode(v.comps[0]), node: v.comps[0], span: d.value.span };
       }
     }
-    if (scheme?.name === 'jko' && metric && metric.name !== 'W2') this.unsupported(this.singles.get('scheme')!.span, `scheme jko with metric ${metric.name}`);
+    if (scheme?.name === 'jko' && metric && metric.name !== 'W2' && metric.name !== 'euclid')
+      this.unsupported(this.singles.get('scheme')!.span, `scheme jko with metric ${metric.name}`);
 
-    // constructs that check but do not run yet, in source order
-    for (const d of states) this.unsupported(d.span, 'state vectors (parametric flows)');
-    for (const d of this.named.values()) if (d.kind === 'model') this.unsupported(d.span, 'push-forward models (model)');
-
-    if (!flow || !energy || !scheme || !metric || !record || particles.length !== 1 || states.length) return undefined;
-    const dabKernel = metric.name === 'dab' ? this.kernelNode(metric.kernel, measures.find((m) => m.name === particles[0].name)) : undefined;
-    if (metric.name === 'dab' && !dabKernel) return undefined;
+    if (!flow || !energy || !scheme || !metric || !record || particles.length > 1 || (particles.length && states.length) || (!particles.length && !states.length))
+      return undefined;
+    const particleMeasure = particles.length ? measures.find((m) => m.name === particles[0].name) : undefined;
+    const dabKernel = metric.name === 'dab' && particleMeasure ? this.kernelNode(metric.kernel, particleMeasure) : undefined;
+    if (metric.name === 'dab' && particleMeasure && !dabKernel) return undefined;
+    let metricKernel: FlowIR['metricKernel'];
+    if (stateFlow && (metric.name === 'dab' || metric.name === 'W2natural')) {
+      const on = models.find((m) => m.name === metric.on);
+      metricKernel = on ? this.stateKernel(metric.kernel, on) : undefined;
+      if (!metricKernel) return undefined;
+    }
     return {
       file: this.file,
       flow: { name: flow.name, title: flow.title },
       seed,
       params,
       measures,
-      particles: particles[0].name,
+      ...(particleMeasure ? { particles: particleMeasure.name } : {}),
+      states: stateIRs,
+      models,
       energy,
       metric,
       scheme,
       ...schedules,
       ...(dabKernel ? { dabKernel } : {}),
+      ...(metricKernel ? { metricKernel } : {}),
       record,
     };
+  }
+
+  /** A state or critic declaration: its space, initial value and (critics) ascent settings. */
+  private stateVector(d: DeclOf<'state'> | DeclOf<'critic'>): StateIR | null {
+    if (!this.checkSpace(d.space)) return null;
+    const type = typeOfSpace(d.space);
+    if (type.t === 'record') return this.err(d.space.span, `a ${d.kind} is a vector: declare it in R^p, not a record space`);
+    const init = this.constant(d.init);
+    if (!init) return null;
+    if (init.length !== sizeOf(type)) return this.err(d.init.span, `the initial value of '${d.name}' has ${init.length} component(s), but its space is ${showType(type)}`);
+    if (init.some((x) => !Number.isFinite(x))) return this.err(d.init.span, `the initial value of '${d.name}' must be finite`);
+    const out: StateIR = { name: d.name, role: d.kind, type, dim: init.length, init, span: d.span };
+    if (d.kind === 'critic') {
+      // LANGUAGE.md: inner defaults to 1, the step to the scheme's step
+      let step: number | null = null;
+      let inner: number | null = 1;
+      const vals = d.ascent ? this.namedArgs(d.ascent, ['step', 'inner'], 'ascent', {}) : new Map<string, Expr>();
+      if (!vals) return null;
+      if (vals.has('step')) {
+        const v = this.constant(vals.get('step')!);
+        if (!v) return null;
+        if (v.length !== 1 || !(v[0] >= 0)) return this.err(vals.get('step')!.span, `the ascent step must be a scalar ≥ 0, not ${v.join(', ')}`);
+        step = v[0];
+      }
+      if (vals.has('inner')) inner = this.constInt(vals.get('inner')!, 'inner', 0);
+      if (inner === null) return null;
+      // the scheme's step is filled in by compile when `step` is not given (-1 here)
+      out.ascent = { step: step ?? -1, inner };
+    }
+    return out;
+  }
+
+  private readonly modelCache = new Map<string, ModelIR | null>();
+
+  /** A model: its push map lowered in a fresh point variable of the sample it pushes forward. */
+  private model(d: DeclOf<'model'>): ModelIR | null {
+    if (this.modelCache.has(d.name)) return this.modelCache.get(d.name)!;
+    this.modelCache.set(d.name, null);
+    const m = this.named.get(d.measure);
+    if (!m || m.kind !== 'measure') {
+      if (m?.kind === 'model') return this.err(d.measureSpan, `a model pushes a sample forward, but '${d.measure}' is a model`);
+      return this.err(d.measureSpan, m ? `'${d.measure}' is not a measure` : `unknown measure '${d.measure}'${this.suggest(d.measure, [...this.named.values()].filter((x) => x.kind === 'measure').map((x) => x.name))}`);
+    }
+    if (m.role === 'particles') return this.err(d.measureSpan, `a model pushes a fixed sample forward, but '${d.measure}' is particles`);
+    const baseType = typeOfSpace(m.space);
+    const z = ir.newVar(m.name, sizeOf(baseType), d.map.params[0]?.name ?? 'z');
+    const env = this.irEnv();
+    const point: Value = { type: baseType, comps: ir.components(z) };
+    if (d.map.destructured) {
+      if (baseType.t !== 'record' || baseType.blocks.length !== d.map.params.length)
+        return this.err(d.map.span, `cannot destructure a point of '${d.measure}' (in ${showType(baseType)}) into ${d.map.params.length} names`);
+      d.map.params.forEach((p, i) => {
+        const blk = baseType.blocks[i];
+        env.locals.set(p.name, { type: blk.type, comps: point.comps.slice(blk.offset, blk.offset + blk.size) });
+      });
+    } else env.locals.set(d.map.params[0].name, point);
+    env.notes = [`in the push map of the model '${d.name}'`];
+    const out = this.pushBody(d.map.body, env);
+    if (!out) return null;
+    const model: ModelIR = { name: d.name, base: m.name, type: out.type, dim: out.comps.length, z, points: out.comps, span: d.span };
+    if (ir.topoOrder(out.comps).some((n) => n.kind === 'expect'))
+      return this.err(d.map.body.span, `the push map of '${d.name}' must not contain expectations: it maps one point at a time`);
+    if (d.logdensity) {
+      const x = ir.newVar(d.name, out.comps.length, d.logdensity.param);
+      const env2 = this.irEnv();
+      env2.locals.set(d.logdensity.param, { type: out.type, comps: ir.components(x) });
+      const v = this.expr(d.logdensity.body, env2);
+      if (!v) return null;
+      if (v.type.t !== 'scalar') return this.err(d.logdensity.body.span, `logdensity must be a scalar, not ${showType(v.type)}`);
+      model.logdensity = { x, node: v.comps[0] };
+    }
+    this.modelCache.set(d.name, model);
+    return model;
+  }
+
+  /** The value of a push map: an expression, or a record literal `(x: ..., y: ...)` of them. */
+  private pushBody(e: Expr, env: Env): V {
+    if (e.kind !== 'record') return this.expr(e, env);
+    let offset = 0;
+    const blocks: { name: string; type: Type; offset: number; size: number }[] = [];
+    const comps: Node[] = [];
+    for (const [i, f] of e.fields.entries()) {
+      if (e.fields.findIndex((g) => g.name === f.name) < i) return this.err(f.nameSpan, `the block '${f.name}' appears twice in this record`, env.notes);
+      const v = this.pushBody(f.value, env);
+      if (!v) return null;
+      blocks.push({ name: f.name, type: v.type, offset, size: v.comps.length });
+      offset += v.comps.length;
+      comps.push(...v.comps);
+    }
+    return { type: { t: 'record', blocks, size: offset }, comps };
+  }
+
+  /** The kernel of a metric on states, k(x, y) with x, y two fresh points of the model `m`. */
+  private stateKernel(name: string, m: ModelIR): FlowIR['metricKernel'] {
+    const decl = this.named.get(name);
+    if (!decl || decl.kind !== 'fn') return undefined;
+    const x = ir.newVar('%kx', m.dim, 'x');
+    const y = ir.newVar('%ky', m.dim, 'y');
+    const locals = new Map<string, Value>([
+      [decl.params[0].name, { type: m.type, comps: ir.components(x) }],
+      [decl.params[1].name, { type: m.type, comps: ir.components(y) }],
+    ]);
+    const v = this.expr(decl.body, { locals, mode: 'ir', time: false, notes: [`in the kernel '${name}' of the metric`] });
+    if (!v) return undefined;
+    if (v.type.t !== 'scalar') return this.err(decl.body.span, `the kernel '${name}' must return a scalar, not ${showType(v.type)}`) ?? undefined;
+    if (ir.topoOrder([v.comps[0]]).some((n) => n.kind === 'expect'))
+      return this.err(decl.body.span, `the kernel '${name}' of the metric must not contain expectations`) ?? undefined;
+    return { x, y, node: v.comps[0] };
   }
 
   /** The kernel k(x, y) of a metric as an IR node in two fresh point variables of the particles' type. */
@@ -515,26 +688,6 @@ class Lowering {
     return null;
   }
 
-  private checkModel(d: DeclOf<'model'>): void {
-    const m = this.named.get(d.measure);
-    if (!m || m.kind !== 'measure') {
-      this.err(d.measureSpan, m ? `'${d.measure}' is not a measure` : `unknown measure '${d.measure}'`);
-      return;
-    }
-    const env = this.irEnv();
-    const z = ir.newVar(m.name, sizeOf(typeOfSpace(m.space)), d.map.param);
-    env.locals.set(d.map.param, { type: typeOfSpace(m.space), comps: ir.components(z) });
-    this.expr(d.map.body, env);
-    if (d.logdensity) {
-      const env2 = this.irEnv();
-      const out = this.expr(d.map.body, env) ?? { type: SCALAR, comps: [] };
-      const x = ir.newVar(d.name, out.comps.length, d.logdensity.param);
-      env2.locals.set(d.logdensity.param, { type: out.type, comps: ir.components(x) });
-      const v = this.expr(d.logdensity.body, env2);
-      if (v && v.type.t !== 'scalar') this.err(d.logdensity.body.span, 'logdensity must be a scalar');
-    }
-  }
-
   /**
    * Name resolution of a function body on its own. Bodies are type-checked at
    * each call (functions are polymorphic in their argument shapes); this
@@ -583,7 +736,7 @@ class Lowering {
           x.fields.forEach((f) => walk(f.value, bound));
           return;
         case 'lambda':
-          walk(x.body, new Set([...bound, x.param]));
+          walk(x.body, new Set([...bound, ...x.params.map((p) => p.name)]));
           return;
         case 'num':
           return;
@@ -633,9 +786,12 @@ class Lowering {
     return d.name === 'jko' ? { name: 'jko', ...base, inner, tol: tol[0] } : { name: 'euler', ...base };
   }
 
-  private metric(particles: DeclOf<'measure'> | undefined): MetricIR | undefined {
+  private metric(particles: DeclOf<'measure'> | undefined, stateFlow: boolean, models: ModelIR[]): MetricIR | undefined {
     const d = this.singles.get('metric') as DeclOf<'metric'> | undefined;
-    if (!d) return { name: 'W2' }; // the default
+    if (!d) {
+      if (stateFlow) this.err(this.singles.get('flow')?.span, "a flow of states needs a metric: euclid, dab(alpha, beta; k), W2natural(eps, lambda, basis; k) or KL(eps)");
+      return stateFlow ? undefined : { name: 'W2' }; // the default
+    }
     const known: Record<string, { args: string[]; kernel: boolean }> = {
       W2: { args: [], kernel: false },
       KL: { args: ['eps'], kernel: false },
@@ -661,29 +817,64 @@ class Lowering {
       return undefined;
     }
     if (!vals) return undefined;
-    if (d.name === 'euclid' || d.name === 'W2natural') {
-      this.unsupported(d.span, `metric ${d.name} (it moves state vectors)`);
+    // which object the metric moves (LANGUAGE.md, "Metrics")
+    const onStates = d.name === 'euclid' || d.name === 'W2natural' || (d.name === 'KL' && vals.has('eps'));
+    const onParticles = d.name === 'W2' || d.name === 'WFR' || (d.name === 'KL' && !vals.has('eps'));
+    if (stateFlow && onParticles) {
+      this.err(d.span, `metric ${d.name} moves particles; a flow of states uses euclid, dab(alpha, beta; k), W2natural(eps, lambda, basis; k) or KL(eps)`);
       return undefined;
     }
-    if (!particles) return undefined;
+    if (!stateFlow && onStates) {
+      if (particles && d.name === 'KL') this.err(vals.get('eps')!.span, 'KL(eps) is the Fisher metric of a state; on particles, metric KL takes no arguments');
+      else if (particles) this.err(d.span, `metric ${d.name} moves state vectors, but this flow evolves the particles '${particles.name}'`);
+      return undefined;
+    }
+    if (d.on && !stateFlow) {
+      this.err(d.on.span, `'on MODEL' names the model through which a metric moves states; this flow evolves particles`);
+      return undefined;
+    }
+    /** the model a metric on states acts through: the one named, or the flow's only model */
+    const target = (): string | null => {
+      if (d.on) {
+        const m = models.find((x) => x.name === d.on!.name);
+        if (!m) return this.err(d.on.span, `'${d.on.name}' is not a model${this.suggest(d.on.name, models.map((x) => x.name))}`);
+        return m.name;
+      }
+      if (models.length === 1) return models[0].name;
+      return this.err(d.span, models.length ? `metric ${d.name} acts through a model: name it with 'on MODEL' (the flow has ${models.map((m) => `'${m.name}'`).join(', ')})` : `metric ${d.name} acts through a model's points, but the flow declares no model (model q = push(z, s => ...))`);
+    };
+    if (!stateFlow && !particles) return undefined;
     /** a named constant argument, required, > 0 (≥ 0 when zero is allowed) */
     const positive = (name: string, zeroOk: boolean): number | null => {
       const e = vals!.get(name);
       if (!e) return this.err(d.span, `metric ${d.name} needs '${name}'`);
       const v = this.constant(e);
       if (!v) return null;
-      if (v.length !== 1 || !(zeroOk ? v[0] >= 0 : v[0] > 0)) return this.err(e.span, `${name} must be a scalar ${zeroOk ? '≥ 0' : '> 0'}, not ${v.join(', ')}`);
+      if (v.length !== 1 || !(zeroOk ? v[0] >= 0 : v[0] > 0) || !Number.isFinite(v[0])) return this.err(e.span, `${name} must be a scalar ${zeroOk ? '≥ 0' : '> 0'}, not ${v.join(', ')}`);
       return v[0];
+    };
+    const kernelName = (): string | null => {
+      // a missing or malformed kernel after ';' was reported by namedArgs
+      const k = d.args?.extra[0]?.value;
+      if (!k || k.kind !== 'ident' || this.named.get(k.name)?.kind !== 'fn') return null;
+      return k.name;
     };
     switch (d.name) {
       case 'W2':
         return { name: 'W2' };
-      case 'KL':
-        if (vals.has('eps')) {
-          this.err(vals.get('eps')!.span, 'KL(eps) is the Fisher metric of a state; on particles, metric KL takes no arguments');
+      case 'euclid':
+        return { name: 'euclid' };
+      case 'KL': {
+        if (!stateFlow) return { name: 'KL' };
+        const eps = positive('eps', true);
+        const on = target();
+        if (eps === null || !on) return undefined;
+        if (!models.find((m) => m.name === on)!.logdensity) {
+          this.err(d.span, `KL(eps) is the Fisher natural gradient: the model '${on}' must declare its density, model ${on} = push(...) logdensity(x) = ...`);
           return undefined;
         }
-        return { name: 'KL' };
+        return { name: 'KL', eps, on };
+      }
       case 'WFR': {
         const a = positive('a', true);
         const b = positive('b', true);
@@ -692,10 +883,20 @@ class Lowering {
       case 'dab': {
         const alpha = positive('alpha', true);
         const beta = positive('beta', false);
-        // a missing or malformed kernel after ';' was reported by namedArgs
-        const k = d.args?.extra[0]?.value;
-        if (!k || k.kind !== 'ident' || this.named.get(k.name)?.kind !== 'fn') return undefined;
-        return alpha === null || beta === null ? undefined : { name: 'dab', alpha, beta, kernel: k.name };
+        const k = kernelName();
+        const on = stateFlow ? target() : undefined;
+        if (!k || alpha === null || beta === null || on === null) return undefined;
+        return { name: 'dab', alpha, beta, kernel: k, ...(on ? { on } : {}) };
+      }
+      case 'W2natural': {
+        const eps = positive('eps', false);
+        const lambda = positive('lambda', true);
+        const basis = vals.has('basis') ? this.constInt(vals.get('basis')!, 'basis', 1) : null;
+        if (!vals.has('basis')) this.err(d.span, `metric W2natural needs 'basis' (the number of basis functions M)`);
+        const k = kernelName();
+        const on = target();
+        if (!k || eps === null || lambda === null || basis === null || !on) return undefined;
+        return { name: 'W2natural', eps, lambda, basis, kernel: k, on };
       }
     }
     return undefined;
@@ -770,11 +971,8 @@ class Lowering {
       if (e.kind === 'call' && RECORD_ONLY.has(e.callee)) {
         if (e.callee === 'positions') {
           const m = e.args.length === 1 && e.args[0].value.kind === 'ident' ? this.named.get(e.args[0].value.name) : undefined;
-          if (m?.kind === 'model' && !e.extra.length) {
-            this.unsupported(e.span, `positions of the model '${m.name}'`);
-            ok = false;
-          } else if (!m || m.kind !== 'measure' || e.extra.length) {
-            this.err(e.span, 'positions(...) takes one measure declared with particles or sample');
+          if (!m || (m.kind !== 'measure' && m.kind !== 'model') || e.extra.length) {
+            this.err(e.span, 'positions(...) takes one measure declared with particles, sample or model');
             ok = false;
           } else items.push({ kind: 'positions', column: item.name ?? m.name, measure: m.name });
         } else {
@@ -794,9 +992,9 @@ class Lowering {
         items.push({ kind: e.name, column });
         continue;
       }
-      if (e.kind === 'ident' && this.named.get(e.name)?.kind === 'state') {
-        this.unsupported(e.span, 'recording a state');
-        ok = false;
+      const stateDecl = e.kind === 'ident' ? this.named.get(e.name) : undefined;
+      if (stateDecl && (stateDecl.kind === 'state' || stateDecl.kind === 'critic')) {
+        items.push({ kind: 'state', column: item.name ?? stateDecl.name, state: stateDecl.name });
         continue;
       }
       const v = this.expr(e, { ...this.irEnv(), energy: true });
@@ -819,11 +1017,8 @@ class Lowering {
     const measureArg = (k: number): string | null => {
       const a = e.args[k]?.value;
       const m = a?.kind === 'ident' ? this.named.get(a.name) : undefined;
-      if (m?.kind === 'model') {
-        this.unsupported(a!.span, `${e.callee} of the model '${m.name}'`);
-        return null;
-      }
-      if (!m || m.kind !== 'measure') return this.err(a?.span ?? e.span, `${e.callee}(...) takes measures declared with particles or sample`);
+      if (m?.kind === 'model' && e.callee === 'w2') return this.model(m) ? m.name : null;
+      if (!m || m.kind !== 'measure') return this.err(a?.span ?? e.span, `${e.callee}(...) takes measures declared with particles or sample${e.callee === 'w2' ? ' or model' : ''}`);
       return m.name;
     };
     if (e.callee === 'weights') {
@@ -847,8 +1042,9 @@ class Lowering {
   }
 
   private typeOfMeasure(name: string): string {
-    const d = this.named.get(name) as DeclOf<'measure'>;
-    return showType(typeOfSpace(d.space));
+    const d = this.named.get(name)!;
+    if (d.kind === 'model') return showType(this.model(d)!.type);
+    return showType(typeOfSpace((d as DeclOf<'measure'>).space));
   }
 
   // ---------------------------------------------------------- expressions
@@ -935,7 +1131,8 @@ class Lowering {
         if (!env.energy) return this.err(e.span, `the energy '${e.name}' can only be used in record items`, env.notes);
         return this.expr(d.body, { ...env, energy: false });
       case 'state':
-        if (env.mode === 'const') return this.err(e.span, `the state '${e.name}' is not a constant`, env.notes);
+      case 'critic':
+        if (env.mode === 'const') return this.err(e.span, `the ${d.kind} '${e.name}' is not a constant`, env.notes);
         return { type: typeOfSpace(d.space), comps: Array.from({ length: sizeOf(typeOfSpace(d.space)) }, (_, c) => ir.param(d.name, c)) };
       case 'model':
         return this.err(e.span, `'${e.name}' is a model (a measure): integrate against it with E[x ~ ${e.name}] ...`, env.notes);
@@ -1129,12 +1326,13 @@ class Lowering {
     for (const b of e.binders) {
       const m = this.named.get(b.measure);
       if (!m) return this.err(b.measureSpan, `unknown measure '${b.measure}'${this.suggest(b.measure)}`, env.notes);
+      if (m.kind !== 'measure' && m.kind !== 'model') return this.err(b.measureSpan, `'${b.measure}' is not a measure`, env.notes);
+      let type: Type;
       if (m.kind === 'model') {
-        this.unsupported(b.measureSpan, `expectations over the model '${m.name}'`);
-        return null;
-      }
-      if (m.kind !== 'measure') return this.err(b.measureSpan, `'${b.measure}' is not a measure`, env.notes);
-      const type = typeOfSpace(m.space);
+        const model = this.model(m);
+        if (!model) return null;
+        type = model.type;
+      } else type = typeOfSpace(m.space);
       const v = ir.newVar(m.name, sizeOf(type), b.names[0].name.replace(/^%/, ''));
       const value: Value = { type, comps: ir.components(v) };
       if (b.destructured) {

@@ -65,20 +65,27 @@ export interface Plan {
 }
 
 export interface ProgramInput {
-  /** QUERY (roots in the query variable), or null (closed roots) */
+  /** QUERY or a measure (roots in one free point of it, one output row per point), or null (closed roots) */
   domain: string | null;
   roots: Node[];
-  /** the free variable of the roots when domain is QUERY */
+  /** the free variable of the roots when domain is not null */
   queryVar?: VarInfo;
 }
 
 /**
  * `evolving`: the measures whose points change between steps (the particles,
- * and pseudo-measures the host rewrites); reductions reading them are never
- * hoisted.
+ * models, and pseudo-measures the host rewrites); `movingParams`: the
+ * parameters the host rewrites (states, critics). Reductions reading either
+ * are never hoisted.
  */
-export function schedule(programs: Record<string, ProgramInput>, evolving: readonly string[], dims: Map<string, number>): Plan {
+export function schedule(
+  programs: Record<string, ProgramInput>,
+  evolving: readonly string[],
+  dims: Map<string, number>,
+  movingParams: ReadonlySet<string> = new Set(),
+): Plan {
   const moving = new Set(evolving);
+  const readsMovingParam = (n: Node) => movingParams.size > 0 && ir.topoOrder([n]).some((x) => x.kind === 'param' && movingParams.has(x.name));
   const outerVar = new Map<string, VarInfo>();
   const innerVar = new Map<string, VarInfo>();
   const dimOf = (m: string) => {
@@ -111,7 +118,8 @@ export function schedule(programs: Record<string, ProgramInput>, evolving: reado
       (domain !== null && moving.has(domain)) ||
       moving.has(e.measure) ||
       deps.some((d) => !d.hoisted) ||
-      ir.topoOrder([e.body]).some((n) => n.kind === 'expect' && moving.has(n.measure));
+      ir.topoOrder([e.body]).some((n) => n.kind === 'expect' && moving.has(n.measure)) ||
+      readsMovingParam(e.body);
     const b: Buffer = { id: buffers.length, domain, expr: e, hoisted: !readsEvolving, level, stored: false };
     buffers.push(b);
     byKey.set(e.id, b);
@@ -164,9 +172,9 @@ export function schedule(programs: Record<string, ProgramInput>, evolving: reado
   for (const [name, p] of Object.entries(programs)) {
     const memo = new Map<number, Node>();
     let roots = p.roots.map((r) => lift(r, memo));
-    if (p.domain === QUERY) {
+    if (p.domain !== null) {
       if (!p.queryVar) throw new Error('internal: query program without its variable');
-      roots = roots.map((r) => ir.renameVars(r, new Map([[p.queryVar!.id, outer(QUERY).id]])));
+      roots = roots.map((r) => ir.renameVars(r, new Map([[p.queryVar!.id, outer(p.domain!).id]])));
     }
     lifted[name] = { domain: p.domain, roots };
   }

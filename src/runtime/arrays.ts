@@ -12,6 +12,7 @@
 import type { Compiled } from '../compiler/compile.js';
 import { WEIGHTS_MEASURE } from '../compiler/compile.js';
 import { CG_MEASURE } from '../compiler/lower.js';
+import { BASIS_MEASURE, BASIS_PAIRS_MEASURE } from '../compiler/parametric.js';
 import { QUERY } from '../compiler/schedule.js';
 import type { MeasureData } from './inputs.js';
 
@@ -24,11 +25,43 @@ export interface FlowState {
   weights: Float64Array | null;
   /** N × 2d rows (x_j, p_j) for dab's products, when the metric is dab */
   cg: Float64Array | null;
+  /**
+   * Points the host recomputes in a flow of states: each model's points
+   * (size of its base sample × its dimension), and W2natural's basis rows
+   * (M × 2d) and pairs of rows (M² × 4d). By measure name.
+   */
+  extra: Map<string, { data: Float64Array; size: number; dim: number }>;
+}
+
+/** KWNG's number of basis rows: `basis`, at most every (point, coordinate) of the model (DESIGN.md, "KWNG basis"). */
+export function basisSize(compiled: Compiled, measures: { name: string; size: number }[]): number {
+  const m = compiled.ir.metric;
+  if (m.name !== 'W2natural') return 0;
+  const q = compiled.ir.models.find((x) => x.name === m.on)!;
+  const n = measures.find((x) => x.name === q.base)!.size;
+  return Math.min(m.basis, n * q.dim);
 }
 
 /** The state arrays of a compiled flow around given positions (allocated with `alloc`). */
-export function flowState(compiled: Compiled, positions: Float64Array, alloc: (length: number) => Float64Array = (n) => new Float64Array(n)): FlowState {
+export function flowState(
+  compiled: Compiled,
+  positions: Float64Array,
+  measures: { name: string; size: number }[],
+  alloc: (length: number) => Float64Array = (n) => new Float64Array(n),
+): FlowState {
   const flow = compiled.ir;
+  const extra: FlowState['extra'] = new Map();
+  for (const q of flow.models) {
+    const size = measures.find((m) => m.name === q.base)!.size;
+    extra.set(q.name, { data: alloc(size * q.dim), size, dim: q.dim });
+  }
+  const M = basisSize(compiled, measures);
+  if (M > 0) {
+    const d = flow.models.find((x) => x.name === (flow.metric as { on: string }).on)!.dim;
+    extra.set(BASIS_MEASURE, { data: alloc(M * 2 * d), size: M, dim: 2 * d });
+    extra.set(BASIS_PAIRS_MEASURE, { data: alloc(M * M * 4 * d), size: M * M, dim: 4 * d });
+  }
+  if (!flow.particles) return { positions, query: positions, weights: null, cg: null, extra };
   const dim = flow.measures.find((m) => m.name === flow.particles)!.dim;
   const n = positions.length / dim;
   const weighted = compiled.layout.weights?.has(flow.particles);
@@ -42,6 +75,7 @@ export function flowState(compiled: Compiled, positions: Float64Array, alloc: (l
     query: flow.noise ? alloc(positions.length) : positions,
     weights,
     cg: flow.dabKernel ? alloc(2 * positions.length) : null,
+    extra,
   };
 }
 
@@ -69,13 +103,19 @@ export function stageArrays(
   const D = new Array<Float64Array>(slots);
   const S = new Int32Array(slots);
   const particles = compiled.ir.particles;
-  const state = flowState(compiled, positions, alloc);
+  const state = flowState(compiled, positions, measures, alloc);
   for (const m of measures) {
     const k = layout.slot.get(m.name)!;
-    D[k] = m.name === particles ? positions : place(m.data);
+    D[k] = m.name === particles ? positions : state.extra.get(m.name)?.data ?? place(m.data);
     S[k] = m.size;
   }
-  const n = S[layout.slot.get(particles)!];
+  for (const [name, x] of state.extra) {
+    const k = layout.slot.get(name);
+    if (k === undefined) continue;
+    D[k] = x.data;
+    S[k] = x.size;
+  }
+  const n = particles ? S[layout.slot.get(particles)!] : 0;
   const bind = (name: string, data: Float64Array | null) => {
     const k = layout.slot.get(name);
     if (k === undefined || !data) return;

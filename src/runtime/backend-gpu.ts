@@ -210,7 +210,7 @@ export class GpuBackend implements Backend {
     };
     this.paramsArray = device(this.params);
     const st = this.state;
-    this.dynamic = [this.paramsArray, ...[st.positions, st.query, st.weights, st.cg].flatMap((a) => (a ? [device(a)] : []))];
+    this.dynamic = [this.paramsArray, ...[st.positions, st.query, st.weights, st.cg, ...[...st.extra.values()].map((x) => x.data)].flatMap((a) => (a && a.length ? [device(a)] : []))];
 
     const bindStages = (program: string, stages: Stage[]): StageRun[] =>
       stages.map((stage, index) => {
@@ -268,15 +268,15 @@ export class GpuBackend implements Backend {
   private bindResident(compiled: Compiled, ctx: WebGpuContext, device: (a: Float64Array) => DeviceArray): { why: string } | { run: ResidentRun } {
     const flow = compiled.ir;
     if (process.env.FLOWC_GPU_RESIDENT === '0') return { why: 'FLOWC_GPU_RESIDENT=0' };
-    if (flow.metric.name !== 'W2' || flow.scheme.name !== 'euler' || flow.noise || flow.diffusion)
-      return { why: 'the positions stay on the device only for explicit W2 Euler steps without noise or diffusion' };
+    if (flow.metric.name !== 'W2' || flow.scheme.name !== 'euler' || flow.noise || flow.diffusion || flow.states.length)
+      return { why: 'the positions stay on the device only for explicit W2 Euler steps without noise, diffusion or critics' };
     const velocity = this.programs.get('velocity')!;
     const stage = residentEulerStage(compiled.plan.programs.velocity.stages, compiled.layout);
     if (!stage || !velocity[0].kernels) return { why: 'the velocity is not one stage of kernels' };
     const reductions = velocity[0].kernels;
     if (reductions.some((k) => k.threads / k.nDomain > MAX_RESIDENT_CHUNKS)) return { why: `more than ${MAX_RESIDENT_CHUNKS} chunks per reduction` };
     const x = this.state.positions;
-    const moving = new Set([this.D[compiled.layout.slot.get(flow.particles)!], this.D[compiled.layout.slot.get(QUERY)!]]);
+    const moving = new Set([this.D[compiled.layout.slot.get(flow.particles!)!], this.D[compiled.layout.slot.get(QUERY)!]]);
     const pipelined = reductions.map((k) => {
       const { cached, reused } = kernelFor(this.gpu, k.spec, 'pipeline');
       this.reports.push({ program: 'velocity (on device)', stage: 0, spec: k.spec, kernel: cached, threads: k.threads, reused });

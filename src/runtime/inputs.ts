@@ -18,7 +18,9 @@ export interface MeasureData {
 
 export function loadMeasures(flow: FlowIR): { measures: MeasureData[]; warnings: Diagnostic[] } {
   const warnings: Diagnostic[] = [];
+  const loaded = new Map<string, MeasureData>();
   const measures = flow.measures.map((m) => {
+    if (m.source.kind === 'model') return m; // after the samples it pushes forward
     if (m.source.kind === 'dist') {
       const data = sampleMeasure(m.source.dist, m.source.count, m.dim, flow.seed, purposeId(`init:${m.name}`));
       return { name: m.name, data, size: m.source.count, dim: m.dim };
@@ -34,5 +36,12 @@ export function loadMeasures(flow: FlowIR): { measures: MeasureData[]; warnings:
     warnings.push(...csv.warnings);
     return { name: m.name, data: csv.data, size: csv.rows, dim: m.dim };
   });
-  return { measures, warnings };
+  for (const m of measures) if ('data' in m) loaded.set(m.name, m);
+  // a model's points are computed from the states (runtime/state-flow.ts); here they are zeros of the right size
+  const out = measures.map((m): MeasureData => {
+    if ('data' in m) return m;
+    const base = loaded.get((m.source as { base: string }).base)!;
+    return { name: m.name, data: new Float64Array(base.size * m.dim), size: base.size, dim: m.dim };
+  });
+  return { measures: out, warnings };
 }

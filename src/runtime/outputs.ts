@@ -34,7 +34,7 @@ export function writeRunFiles(dir: string, result: RunResult, runJson: object): 
     const data = new Float64Array(s.records.length * s.size * s.dim);
     s.records.forEach((r, k) => data.set(r, k * s.size * s.dim));
     const name = npyName(s.column);
-    const shape = s.kind === 'weights' ? [s.records.length, s.size] : [s.records.length, s.size, s.dim];
+    const shape = s.kind === 'weights' ? [s.records.length, s.size] : s.kind === 'state' ? [s.records.length, s.dim] : [s.records.length, s.size, s.dim];
     writeFileAtomic(path.join(dir, name), encodeNpy(data, shape));
     files.push(name);
   }

@@ -11,6 +11,7 @@ import type { Compiled } from '../compiler/compile.js';
 import type { Backend } from './backend-cpu.js';
 import type { MeasureData } from './inputs.js';
 import { CG_MAX_ITERATIONS, CG_TOL, Stepper, type InnerReport } from './schemes.js';
+import { StateStepper } from './state-flow.js';
 import { exactW2, sinkhornW2, w2Method, type Cloud, type SinkhornPotentials } from './transport.js';
 
 /** Marginal error (L1, relative) at which a recorded Sinkhorn w2 stops: far below what a trace shows. */
@@ -34,9 +35,14 @@ export interface RunResult {
   /** steps completed */
   steps: number;
   trace: Trace;
-  /** recorded positions per `positions(...)` item (records × size × dim), or weights per `weights(...)` item (records × size, dim 1) */
-  snapshots: { column: string; measure: string; kind: 'positions' | 'weights'; dim: number; size: number; records: Float64Array[] }[];
+  /**
+   * recorded positions per `positions(...)` item (records × size × dim), weights per `weights(...)` item
+   * (records × size, dim 1), and the coordinates of each recorded state or critic (records × dim, size 1)
+   */
+  snapshots: { column: string; measure: string; kind: 'positions' | 'weights' | 'state'; dim: number; size: number; records: Float64Array[] }[];
   positions: Float64Array;
+  /** the final coordinates of each state and critic */
+  states?: Record<string, Float64Array>;
   /** final weights when the metric moves them */
   weights?: Float64Array;
   /** inner iterations (jko, or dab's conjugate gradients), when the flow has them */
@@ -63,28 +69,50 @@ export async function simulate(
   const flow = compiled.ir;
   const { step: gamma, steps } = flow.scheme;
   const every = flow.record.every;
-  const particles = measures.find((m) => m.name === flow.particles)!;
+  const particles = measures.find((m) => m.name === flow.particles);
   const nIndex = compiled.layout.param.get('n:0')!;
   const tIndex = compiled.layout.param.get('t:0')!;
   if (backend.state.positions !== positions) throw new Error('internal: the backend does not read these positions');
   const weights = backend.state.weights;
-  const stepper = new Stepper(compiled, backend);
+  // particles move in the particle metrics (schemes.ts); states and critics in state-flow.ts
+  const stepper = particles ? new Stepper(compiled, backend) : undefined;
+  const vectors = flow.states.length ? new StateStepper(compiled, backend) : undefined;
+  const stepOnce = async (n: number): Promise<boolean> => {
+    if (!stepper) return vectors!.step(n);
+    const onHost = await stepper.step(n);
+    await vectors?.ascend();
+    return onHost;
+  };
+  const innerReport = (): InnerReport => (stepper ?? vectors)!.inner;
 
   const observed = new Float64Array(compiled.observed.length);
-  const snapshots = flow.record.items.flatMap((it) => {
+  const snapshots = flow.record.items.flatMap((it): RunResult['snapshots'] => {
+    if (it.kind === 'state') {
+      const v = flow.states.find((x) => x.name === it.state)!;
+      return [{ column: it.column, measure: v.name, kind: it.kind, dim: v.dim, size: 1, records: [] as Float64Array[] }];
+    }
     if (it.kind !== 'positions' && it.kind !== 'weights') return [];
     const m = measures.find((x) => x.name === it.measure)!;
     return [{ column: it.column, measure: m.name, kind: it.kind, dim: it.kind === 'weights' ? 1 : m.dim, size: m.size, records: [] as Float64Array[] }];
   });
 
   // host-side record items; a w2 by Sinkhorn says so, with its epsilon, in its column
+  /** the current points of a measure: the particles, a model's (recomputed from the states), or a sample's */
+  const pointsOf = (name: string): Float64Array =>
+    name === flow.particles ? positions : (backend.state.extra.get(name)?.data ?? measures.find((x) => x.name === name)!.data);
   const cloud = (name: string): Cloud => {
     const m = measures.find((x) => x.name === name)!;
-    return { points: name === flow.particles ? positions : m.data, n: m.size, d: m.dim, ...(name === flow.particles && weights ? { weights } : {}) };
+    return { points: pointsOf(name), n: m.size, d: m.dim, ...(name === flow.particles && weights ? { weights } : {}) };
   };
   const transport: NonNullable<RunResult['transport']> = {};
   const hostItems = flow.record.items.flatMap((it) => {
-    if (it.kind === 'dissipation' || it.kind === 'inner') return [{ column: it.column, value: it.kind === 'inner' ? async () => stepper.inner.last : (n: number) => stepper.dissipation(n) }];
+    if (it.kind === 'dissipation' || it.kind === 'inner')
+      return [{ column: it.column, value: it.kind === 'inner' ? async () => innerReport().last : (n: number) => (stepper ?? vectors)!.dissipation(n) }];
+    if (it.kind === 'state') {
+      // one column per coordinate: theta[0], theta[1], ...
+      const v = vectors!.vectors.find((x) => x.ir.name === it.state)!;
+      return Array.from(v.data, (_, c) => ({ column: `${it.column}[${c}]`, value: async () => v.data[c] }));
+    }
     if (it.kind !== 'w2') return [];
     // the method and epsilon chosen at step 0 hold for the whole run; each
     // Sinkhorn starts from the previous record's potentials (warm start)
@@ -106,6 +134,7 @@ export async function simulate(
 
   let t0 = performance.now();
   await backend.setup();
+  await vectors?.refresh();
   timings.setup = performance.now() - t0;
 
   const record = async (n: number): Promise<Divergence | undefined> => {
@@ -118,7 +147,9 @@ export async function simulate(
     for (const h of hostItems) host.push(await h.value(n));
     trace.rows.push([n, n * gamma, ...observed, ...host]);
     for (const s of snapshots)
-      s.records.push((s.kind === 'weights' ? weights! : s.measure === flow.particles ? positions : measures.find((m) => m.name === s.measure)!.data).slice());
+      s.records.push(
+        (s.kind === 'weights' ? weights! : s.kind === 'state' ? vectors!.vectors.find((v) => v.ir.name === s.measure)!.data : pointsOf(s.measure)).slice(),
+      );
     timings.record += performance.now() - r0;
     const row = trace.rows[trace.rows.length - 1];
     const bad = row.findIndex((v) => !Number.isFinite(v));
@@ -130,24 +161,25 @@ export async function simulate(
   t0 = performance.now();
   const recordBefore = timings.record;
   for (let n = 0; n < steps && !divergence; n++) {
-    const onHost = await stepper.step(n);
+    const onHost = await stepOnce(n);
     done = n + 1;
     const recording = (every > 0 && done % every === 0) || done === steps;
     // positions kept on the device are checked when they come back, at records
     if (!onHost && recording) await backend.sync?.();
-    if (onHost || recording) divergence = checkFinite(positions, particles, done) ?? (weights ? checkWeights(weights, particles, done) : undefined);
+    if (particles && (onHost || recording)) divergence = checkFinite(positions, particles, done) ?? (weights ? checkWeights(weights, particles, done) : undefined);
+    divergence ??= vectors?.check(done);
     if (!divergence && recording) divergence = await record(done);
     options.onStep?.(done, steps, trace.rows[trace.rows.length - 1][2]);
   }
   timings.steps = performance.now() - t0 - (timings.record - recordBefore);
 
   const warnings: string[] = [];
-  const neg = stepper.negativeSchedule;
+  const neg = (stepper ?? vectors)!.negativeSchedule;
   if (neg) warnings.push(`the ${neg.what} level is ${neg.value} at step ${neg.step}; negative (or NaN) levels are taken as 0`);
-  const innerKind = flow.scheme.name === 'jko' ? 'jko' : flow.metric.name === 'dab' ? 'cg' : undefined;
+  const innerKind = flow.scheme.name === 'jko' ? 'jko' : flow.metric.name === 'dab' && flow.particles ? 'cg' : undefined;
   let inner: RunResult['inner'];
   if (innerKind) {
-    const r = stepper.inner;
+    const r = innerReport();
     const tolerance = innerKind === 'jko' ? flow.scheme.tol! : CG_TOL[backend.precision];
     const limit = innerKind === 'jko' ? flow.scheme.inner! : CG_MAX_ITERATIONS;
     inner = { kind: innerKind, tolerance, limit, ...r };
@@ -167,6 +199,7 @@ export async function simulate(
     snapshots,
     positions,
     ...(weights ? { weights } : {}),
+    ...(vectors ? { states: Object.fromEntries(vectors.vectors.map((v) => [v.ir.name, v.data.slice()])) } : {}),
     ...(inner ? { inner } : {}),
     ...(Object.keys(transport).length ? { transport } : {}),
     warnings,
