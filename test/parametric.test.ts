@@ -306,3 +306,39 @@ record every 2: F, theta`;
     expect(relativeError(c.states.theta.data, b.states.theta.data)).toBeGreaterThan(1e-6);
   });
 });
+
+describe('schemes on states', () => {
+  it('jko: the proximal step in theta of F = |theta - a|^2 / 2 is (theta_k + step a) / (1 + step)', async () => {
+    const r = await run(`flow jko_state
+state theta in R^2 = [3, -1]
+energy F = 1/2 * |theta - [1, 2]|^2
+metric euclid
+scheme jko(step = 0.5, steps = 3, tol = 1e-12)
+record every 1: F, theta`);
+    let x = [3, -1];
+    for (let k = 1; k <= 3; k++) {
+      x = x.map((v, c) => (v + 0.5 * [1, 2][c]) / 1.5);
+      expect(relativeError(r.states.theta.data.subarray(2 * k, 2 * k + 2), x)).toBeLessThan(1e-9);
+    }
+  });
+
+  it('diffusion: Langevin in parameter space samples N(0, tau I) for F = |theta|^2 / 2, and the same seed repeats it', async () => {
+    const spec = (seed: number) => `flow langevin_state
+seed ${seed}
+state theta in R^400 = [${Array(400).fill(2).join(', ')}]
+energy F = 1/2 * |theta|^2
+metric euclid
+scheme euler(step = 0.01, steps = 800)
+diffusion 0.5
+record every 800: F`;
+    const r = await run(spec(1));
+    const th = r.finalStates.theta;
+    const mean = th.reduce((s, v) => s + v, 0) / th.length;
+    const variance = th.reduce((s, v) => s + (v - mean) ** 2, 0) / th.length;
+    // stationary variance of Euler–Maruyama: tau / (1 - step / 2); sampling sd of the variance: tau sqrt(2 / p)
+    expect(Math.abs(mean)).toBeLessThan(4 * Math.sqrt(0.5 / 400) + 2 * Math.exp(-8));
+    expect(Math.abs(variance - 0.5 / (1 - 0.005))).toBeLessThan(4 * 0.5 * Math.sqrt(2 / 400));
+    expect(Array.from((await run(spec(1))).finalStates.theta)).toEqual(Array.from(th));
+    expect(Array.from((await run(spec(2))).finalStates.theta)).not.toEqual(Array.from(th));
+  });
+});
