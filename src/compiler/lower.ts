@@ -527,7 +527,7 @@ class Lowering {
   }
 
   private unsupported(span: Span, what: string): void {
-    this.err(span, `not supported yet: ${what}; this version of flowc runs particle flows (metrics W2, KL, WFR, dab; schemes euler, jko; noise; diffusion)`);
+    this.err(span, `not supported yet: ${what}`);
   }
 
   private constEnv(): Env {
