@@ -13,6 +13,10 @@ import { CpuBackend } from '../src/runtime/backend-cpu.js';
 import { loadMeasures, type MeasureData } from '../src/runtime/inputs.js';
 import { StateStepper } from '../src/runtime/state-flow.js';
 import { STATE_METRIC_STEPS, basisRows } from '../src/runtime/state-metrics.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { decodeNpy } from '../src/runtime/npy.js';
+import { ROOT, flowc, tempDir } from './helpers.js';
 
 interface Opened {
   compiled: Compiled;
@@ -340,5 +344,48 @@ record every 800: F`;
     expect(Math.abs(variance - 0.5 / (1 - 0.005))).toBeLessThan(4 * 0.5 * Math.sqrt(2 / 400));
     expect(Array.from((await run(spec(1))).finalStates.theta)).toEqual(Array.from(th));
     expect(Array.from((await run(spec(2))).finalStates.theta)).not.toEqual(Array.from(th));
+  });
+});
+
+describe('running a parametric flow as a user does', () => {
+  it('flowc run writes theta columns, theta.npy (records × p), the model\'s positions and the states in run.json', () => {
+    const dir = tempDir({ 'gan.flow': gan('dab(alpha = 100, beta = 1; k)', 0.5).replace('record every 1: F, theta', 'record every 2: F, theta, positions(q)') });
+    const out = path.join(dir, 'run');
+    const r = flowc(['run', path.join(dir, 'gan.flow'), '--out', out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('states     theta in R^6; metric dab(alpha = 100, beta = 1; k) on q');
+    const header = fs.readFileSync(path.join(out, 'trace.csv'), 'utf8').split('\n')[0];
+    expect(header).toBe('step,t,F,theta[0],theta[1],theta[2],theta[3],theta[4],theta[5]');
+    const theta = decodeNpy(fs.readFileSync(path.join(out, 'theta.npy')));
+    expect(theta.shape).toEqual([4, 6]);
+    expect(Array.from(theta.data.subarray(0, 6))).toEqual([1, 0.2, -0.1, 0.8, 0.3, -0.2]);
+    const q = decodeNpy(fs.readFileSync(path.join(out, 'q.npy')));
+    expect(q.shape).toEqual([4, 12, 2]);
+    const json = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
+    expect(json.states[0]).toMatchObject({ name: 'theta', role: 'state', dim: 6, init: [1, 0.2, -0.1, 0.8, 0.3, -0.2] });
+    expect(json.states[0].final).toEqual(Array.from(theta.data.subarray(18, 24)));
+    // the model's last recorded points are G(theta, z) at the last recorded theta
+    const th = theta.data.subarray(18, 24);
+    const last = q.data.subarray(3 * 24, 4 * 24);
+    const zq = json.measures.find((m: { name: string }) => m.name === 'q');
+    expect(zq).toMatchObject({ role: 'model', points: 12, dim: 2, source: 'push of z' });
+    // x_0 = G(theta, z_0): recompute z_0 from q at the first record (theta known there) and check the last record
+    const q0 = q.data.subarray(0, 2);
+    const t0 = [1, 0.2, -0.1, 0.8, 0.3, -0.2];
+    const det = t0[0] * t0[3] - t0[1] * t0[2];
+    const z0 = [(t0[3] * (q0[0] - t0[4]) - t0[1] * (q0[1] - t0[5])) / det, (-t0[2] * (q0[0] - t0[4]) + t0[0] * (q0[1] - t0[5])) / det];
+    expect(last[0]).toBeCloseTo(th[0] * z0[0] + th[1] * z0[1] + th[4], 10);
+    expect(last[1]).toBeCloseTo(th[2] * z0[0] + th[3] * z0[1] + th[5], 10);
+  });
+
+  it('the MMD-GAN example of LANGUAGE.md runs and decreases its energy', async () => {
+    const doc = fs.readFileSync(path.join(ROOT, '..', 'shared', 'LANGUAGE.md'), 'utf8');
+    const example = [...doc.matchAll(/```flow\n([\s\S]*?)```/g)].map((m) => m[1]).find((t) => t.includes('flow mmd_gan_dab'))!;
+    expect(example).toBeDefined();
+    const r = await run(example, { steps: 20 });
+    expect(r.status).toBe('ok');
+    expect(r.trace.F[r.trace.F.length - 1]).toBeLessThan(r.trace.F[0]);
+    expect(r.states.theta.shape[1]).toBe(6);
   });
 });
