@@ -23,5 +23,5 @@ describe('specs/ match their golden files', () => {
       const golden = readGolden(goldenPath(spec));
       const { compiled } = compileOrThrow(spec, { set: golden.set, steps: golden.steps });
       expect(compareGolden(golden, await runCompiled(compiled))).toEqual([]);
-    });
+    }, 300_000); // the whole run of each spec: the learned-kernel GANs take up to a minute on a quiet 2-core machine
 });
