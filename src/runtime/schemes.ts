@@ -23,6 +23,7 @@
 
 import type { Compiled } from '../compiler/compile.js';
 import type { Node } from '../compiler/ir.js';
+import type { MetricIR } from '../compiler/lower.js';
 import { OPS } from '../compiler/ops.js';
 import type { Backend } from './backend-cpu.js';
 import { fillNormal, purposeId } from './rng.js';
@@ -81,6 +82,9 @@ export class Stepper {
   readonly inner: InnerReport = { last: 0, max: 0, total: 0, unconverged: 0, worst: 0 };
   /** where the schedules were last seen negative (a warning) */
   negativeSchedule?: { what: string; step: number; value: number };
+  get metric(): MetricIR {
+    return this.compiled.ir.metric;
+  }
   private readonly x: Float64Array;
   private readonly q: Float64Array;
   private readonly w: Float64Array | null;
@@ -147,7 +151,7 @@ export class Stepper {
    * The metric's position velocity at the current state into `out`, evaluated
    * at x + beta u when beta > 0 (noise injection). Returns CG iterations (dab) or 0.
    */
-  private async positionVelocity(out: Float64Array, n: number, beta: number): Promise<void> {
+  async positionVelocity(out: Float64Array, n: number, beta: number): Promise<void> {
     const flow = this.compiled.ir;
     if (beta > 0) {
       fillNormal(this.draws, this.seed, purposeId('noise'), n);
@@ -155,7 +159,7 @@ export class Stepper {
     } else this.queryAtPositions();
     await this.backend.run('velocity', out);
     this.queryAtPositions();
-    if (flow.metric.name === 'dab') await this.dabSolve(out, n);
+    await PARTICLE_METRICS[flow.metric.name]!.solve?.(this, out, n);
   }
 
   /**
@@ -163,7 +167,7 @@ export class Stepper {
    * v of (β I + (α/N) H) v = b by conjugate gradients, H applied matrix-free
    * (the dabProduct program reads the rows (x_j, p_j) of state.cg).
    */
-  private async dabSolve(b: Float64Array, n: number): Promise<void> {
+  async dabSolve(b: Float64Array, n: number): Promise<void> {
     const m = this.compiled.ir.metric;
     if (m.name !== 'dab') return;
     const [v, r, p, Ap] = this.scratch;
@@ -215,7 +219,7 @@ export class Stepper {
   }
 
   /** F'(mu)(x_i) at the particles into fv; returns its weighted mean. */
-  private async firstVariation(): Promise<number> {
+  async firstVariation(): Promise<number> {
     this.queryAtPositions();
     await this.backend.run('firstVariation', this.fv);
     let mean = 0;
@@ -229,7 +233,7 @@ export class Stepper {
    * exponents are shifted by their largest value before exp (the shift cancels
    * in the renormalisation), so a large step cannot overflow to ∞/∞.
    */
-  private updateWeights(mean: number, rate: number): void {
+  updateWeights(mean: number, rate: number): void {
     const w = this.w!;
     const c = -this.gamma * rate;
     let top = -Infinity;
@@ -250,7 +254,6 @@ export class Stepper {
    */
   async step(n: number): Promise<boolean> {
     const flow = this.compiled.ir;
-    const m = flow.metric;
     this.setTime(n);
     // the backend offers device steps only for flows they can run (explicit W2 Euler, no noise or diffusion)
     if (this.backend.deviceStep) {
@@ -258,26 +261,22 @@ export class Stepper {
       return false;
     }
     const beta = this.schedule('noise', n);
-    if (m.name === 'KL') {
-      const mean = await this.firstVariation();
-      this.updateWeights(mean, 1);
-    } else if (m.name === 'WFR') {
-      const mean = await this.firstVariation();
-      await this.positionVelocity(this.v, n, beta);
-      for (let k = 0; k < this.x.length; k++) this.x[k] += this.gamma * m.a * this.v[k];
-      this.updateWeights(mean, m.b);
-    } else if (flow.scheme.name === 'jko') await this.jko(n);
-    else {
-      await this.positionVelocity(this.v, n, beta);
-      for (let k = 0; k < this.x.length; k++) this.x[k] += this.gamma * this.v[k];
-    }
+    const metric = PARTICLE_METRICS[flow.metric.name]!;
+    if (flow.scheme.name === 'jko') await this.jko(n);
+    else await metric.euler(this, n, beta);
     const tau = this.schedule('diffusion', n);
-    if (tau > 0 && m.name !== 'KL') {
+    if (tau > 0 && metric.movesPositions) {
       fillNormal(this.draws, this.seed, purposeId('diffusion'), n);
       const s = Math.sqrt(2 * tau * this.gamma);
       for (let k = 0; k < this.x.length; k++) this.x[k] += s * this.draws[k];
     }
     return true;
+  }
+
+  /** x += rate γ v, with v the metric's position velocity (noise injection at level beta). */
+  async movePositions(n: number, beta: number, rate: number): Promise<void> {
+    await this.positionVelocity(this.v, n, beta);
+    for (let k = 0; k < this.x.length; k++) this.x[k] += this.gamma * rate * this.v[k];
   }
 
   /** The proximal objective G(y) = F(y) + (1/(2γ)) Σ_i w_i |y_i - x0_i|^2 at y = the positions. */
@@ -377,37 +376,92 @@ export class Stepper {
    * W2/jko E_w |v|^2; dab E[(-∇F')·v]; KL Var_w F'; WFR a E_w |v|^2 + b Var_w F'.
    */
   async dissipation(n: number): Promise<number> {
-    const m = this.compiled.ir.metric;
     this.setTime(n);
-    let D = 0;
-    if (m.name === 'KL' || m.name === 'WFR') {
-      const mean = await this.firstVariation();
-      let s = 0;
-      for (let i = 0; i < this.N; i++) s += this.w![i] * (this.fv[i] - mean) ** 2;
-      D += (m.name === 'WFR' ? m.b : 1) * s;
+    return PARTICLE_METRICS[this.compiled.ir.metric.name]!.dissipation(this, n);
+  }
+
+  /** Var_w F' at the particles: the Fisher–Rao part of -dF/dt. */
+  async weightDissipation(): Promise<number> {
+    const mean = await this.firstVariation();
+    let s = 0;
+    for (let i = 0; i < this.N; i++) s += this.w![i] * (this.fv[i] - mean) ** 2;
+    return s;
+  }
+
+  /**
+   * E_w[(-∇F') · u] with u the metric's position velocity (u = -∇F' in W2):
+   * the transport part of -dF/dt. A dab solve made here is not counted as a step's.
+   */
+  async positionDissipation(n: number): Promise<number> {
+    this.queryAtPositions();
+    await this.backend.run('velocity', this.g);
+    this.v.set(this.g);
+    const solve = PARTICLE_METRICS[this.compiled.ir.metric.name]!.solve;
+    if (solve) {
+      const saved = { ...this.inner };
+      await solve(this, this.v, n);
+      Object.assign(this.inner, saved);
     }
-    if (m.name !== 'KL') {
-      this.queryAtPositions();
-      await this.backend.run('velocity', this.g);
-      if (m.name === 'dab') {
-        // a copy of the CG's inner report: a record must not count as a step
-        const saved = { ...this.inner };
-        this.v.set(this.g);
-        await this.dabSolve(this.v, n);
-        Object.assign(this.inner, saved);
-      } else this.v.set(this.g);
-      let s = 0;
-      for (let i = 0; i < this.N; i++) {
-        const wi = this.w ? this.w[i] : 1 / this.N;
-        let dot = 0;
-        for (let c = 0; c < this.d; c++) dot += this.g[i * this.d + c] * this.v[i * this.d + c];
-        s += wi * dot;
-      }
-      D += (m.name === 'WFR' ? m.a : 1) * s;
+    let s = 0;
+    for (let i = 0; i < this.N; i++) {
+      const wi = this.w ? this.w[i] : 1 / this.N;
+      let dot = 0;
+      for (let c = 0; c < this.d; c++) dot += this.g[i * this.d + c] * this.v[i * this.d + c];
+      s += wi * dot;
     }
-    return D;
+    return s;
   }
 }
+
+/**
+ * The metrics on particles, one entry each (DESIGN.md, "Metrics and schemes
+ * are tables"; their programs: compiler/metrics.ts). `euler` is one explicit
+ * step; `solve` turns -∇F' into the metric's position velocity in place;
+ * `dissipation` is -dF/dt at the current state; `movesPositions` says whether
+ * diffusion applies.
+ */
+interface ParticleMetric {
+  euler(s: Stepper, n: number, beta: number): Promise<void>;
+  solve?(s: Stepper, v: Float64Array, n: number): Promise<void>;
+  dissipation(s: Stepper, n: number): Promise<number>;
+  movesPositions: boolean;
+}
+
+export const PARTICLE_METRICS: Partial<Record<MetricIR['name'], ParticleMetric>> = {
+  // x += γ v, v = -∇F'
+  W2: {
+    euler: (s, n, beta) => s.movePositions(n, beta, 1),
+    dissipation: (s, n) => s.positionDissipation(n),
+    movesPositions: true,
+  },
+  // w_i *= exp(-γ (F'_i - Σ_j w_j F'_j)), renormalised; positions fixed
+  KL: {
+    euler: async (s) => s.updateWeights(await s.firstVariation(), 1),
+    dissipation: (s) => s.weightDissipation(),
+    movesPositions: false,
+  },
+  // positions with rate a, weights with rate b, both from the same state
+  WFR: {
+    euler: async (s, n, beta) => {
+      const m = s.metric as Extract<MetricIR, { name: 'WFR' }>;
+      const mean = await s.firstVariation();
+      await s.movePositions(n, beta, m.a);
+      s.updateWeights(mean, m.b);
+    },
+    dissipation: async (s, n) => {
+      const m = s.metric as Extract<MetricIR, { name: 'WFR' }>;
+      return m.b * (await s.weightDissipation()) + m.a * (await s.positionDissipation(n));
+    },
+    movesPositions: true,
+  },
+  // v solves (β I + (α/N) H) v = -∇F' by conjugate gradients
+  dab: {
+    euler: (s, n, beta) => s.movePositions(n, beta, 1),
+    solve: (s, v, n) => s.dabSolve(v, n),
+    dissipation: (s, n) => s.positionDissipation(n),
+    movesPositions: true,
+  },
+};
 
 function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
