@@ -14,7 +14,7 @@ import * as ir from './ir.js';
 import type { Node } from './ir.js';
 import { CALLABLE_OPS } from './ops.js';
 import { SCALAR, sameType, showType, sizeOf, typeOfSpace, vec, type Type } from './types.js';
-import type { Dist } from '../runtime/distributions.js';
+import type { Dist } from './dist.js';
 
 // ------------------------------------------------------------ output
 

@@ -12,14 +12,10 @@
 // So point i depends only on i (not on `count`): sampling fewer points gives
 // a prefix of sampling more.
 
+import type { Dist } from '../compiler/dist.js';
 import { fillNormal, fillUniform, subPurpose } from './rng.js';
 
-export type Dist =
-  | { kind: 'normal'; mean: number[]; std: number[] } // per coordinate, length = dim
-  | { kind: 'uniform'; low: number[]; high: number[] } // per coordinate
-  | { kind: 'sphere'; radius: number; dim: number } // uniform on the sphere of radius r in R^dim
-  | { kind: 'mixture'; weights: number[]; components: Dist[] } // weights not necessarily normalised
-  | { kind: 'blocks'; blocks: { offset: number; dim: number; dist: Dist }[] }; // record space: block j fills columns [offset, offset + dim)
+export type { Dist };
 
 /** Dimension of the points a distribution draws. */
 export function distDim(dist: Dist): number {
