@@ -11,7 +11,7 @@
 // 'diverged', holding what was recorded before it. plot() and report()
 // draw a run folder, as `flowc plot` and `flowc report` do.
 
-import type { PlotOptions } from './cli/plot.js';
+import type { PlotOptions } from './draw/plot.js';
 import { compile as compileSource, type Compiled } from './compiler/compile.js';
 import { FlowError, type Diagnostic } from './compiler/diagnostics.js';
 import { readSpec, runCompiled, type RunOptions } from './api.js';
@@ -181,12 +181,12 @@ export async function run(spec: string | Flow, options: RunFlowOptions = {}): Pr
 /** Draw the figure of a run folder (SVG, or PNG when `out` ends in .png; default DIR/plot.svg); returns the file. */
 export async function plot(dir: string, options: PlotOptions & { out?: string } = {}): Promise<string> {
   // Vega loads on first use, not with flowc
-  const { plotRun } = await import('./cli/plot.js');
+  const { plotRun } = await import('./draw/plot.js');
   return (await plotRun(dir, options.out, options)).file;
 }
 
 /** Write the self-contained HTML report of a run folder (default DIR/report.html); returns the file. */
 export async function report(dir: string, options: { out?: string } = {}): Promise<string> {
-  const { reportRun } = await import('./cli/report.js');
+  const { reportRun } = await import('./draw/report.js');
   return (await reportRun(dir, options.out)).file;
 }

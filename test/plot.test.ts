@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRun, plotRun, plotSpec } from '../src/cli/plot.js';
+import { loadRun, plotRun, plotSpec } from '../src/draw/plot.js';
 import { run } from '../src/library.js';
 import { BIN, tempDir } from './helpers.js';
 

@@ -15,7 +15,7 @@ import type { FlowIR } from '../compiler/lower.js';
 import { compareGolden, goldenPath, makeGolden, readGolden, DEFAULT_TOLERANCE } from './golden.js';
 import { cmdDoctor, gpuRequest, parseBackend } from './doctor.js';
 import { initSpec } from './init.js';
-import type { PlotOptions } from './plot.js';
+import type { PlotOptions } from '../draw/plot.js';
 import { createProgress } from './progress.js';
 
 const out = (s: string) => process.stdout.write(s);
@@ -70,8 +70,8 @@ const ms = (x: number) => (x < 10 ? `${x.toFixed(1)} ms` : x < 10000 ? `${Math.r
 const num = (x: number) => (Number.isFinite(x) ? x.toPrecision(6) : String(x));
 
 // Vega and resvg take a second to load: only the commands that draw load them.
-const plotModule = () => import('./plot.js');
-const reportModule = () => import('./report.js');
+const plotModule = () => import('../draw/plot.js');
+const reportModule = () => import('../draw/report.js');
 
 /** What a plot or report could not show, as warnings (each once). */
 function reportNotes(dir: string, notes: string[]): void {
