@@ -37,12 +37,20 @@ export interface VarInfo {
 let table = new Map<string, Node>();
 let nextId = 0;
 let vars: VarInfo[] = [];
+/** parameters with several components (vector lets, states, critics): printed name[c] */
+let vectorParams = new Set<string>();
 
 /** Start a fresh graph (one per compilation). */
 export function beginGraph(): void {
   table = new Map();
   nextId = 0;
   vars = [];
+  vectorParams = new Set();
+}
+
+/** Say that a parameter has several components, so that printing writes name[0], not name. */
+export function markVectorParam(name: string): void {
+  vectorParams.add(name);
 }
 
 function intern<N extends Node>(key: string, make: (id: number) => N): N {
@@ -390,7 +398,7 @@ export function printNode(root: Node, varName: (v: number) => string = defaultVa
         s = formatNumber(n.value);
         break;
       case 'param':
-        s = n.c === 0 && !n.name.includes('[') ? n.name : `${n.name}[${n.c}]`;
+        s = n.c === 0 && !n.name.includes('[') && !vectorParams.has(n.name) ? n.name : `${n.name}[${n.c}]`;
         break;
       case 'var':
         s = `${varName(n.v)}[${n.c}]`;

@@ -1121,6 +1121,7 @@ class Lowering {
         const v = this.letValue(d);
         if (!v) return null;
         if (env.mode === 'const') return v;
+        if (v.comps.length > 1) ir.markVectorParam(d.name);
         return { type: v.type, comps: v.comps.map((_, c) => ir.param(d.name, c)) };
       }
       case 'measure':
@@ -1133,6 +1134,7 @@ class Lowering {
       case 'state':
       case 'critic':
         if (env.mode === 'const') return this.err(e.span, `the ${d.kind} '${e.name}' is not a constant`, env.notes);
+        if (sizeOf(typeOfSpace(d.space)) > 1) ir.markVectorParam(d.name);
         return { type: typeOfSpace(d.space), comps: Array.from({ length: sizeOf(typeOfSpace(d.space)) }, (_, c) => ir.param(d.name, c)) };
       case 'model':
         return this.err(e.span, `'${e.name}' is a model (a measure): integrate against it with E[x ~ ${e.name}] ...`, env.notes);

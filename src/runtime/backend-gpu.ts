@@ -269,7 +269,7 @@ export class GpuBackend implements Backend {
     const flow = compiled.ir;
     if (process.env.FLOWC_GPU_RESIDENT === '0') return { why: 'FLOWC_GPU_RESIDENT=0' };
     if (flow.metric.name !== 'W2' || flow.scheme.name !== 'euler' || flow.noise || flow.diffusion || flow.states.length)
-      return { why: 'the positions stay on the device only for explicit W2 Euler steps without noise, diffusion or critics' };
+      return { why: 'the positions stay on the device only for explicit W2 Euler steps without noise or diffusion (and without critics)' };
     const velocity = this.programs.get('velocity')!;
     const stage = residentEulerStage(compiled.plan.programs.velocity.stages, compiled.layout);
     if (!stage || !velocity[0].kernels) return { why: 'the velocity is not one stage of kernels' };
