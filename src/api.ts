@@ -15,6 +15,8 @@ export interface FlowOptions {
   set?: Record<string, number[]>;
   /** `--steps N`: overrides the scheme's number of steps */
   steps?: number;
+  /** `--seed N`: overrides the spec's seed */
+  seed?: number;
 }
 
 export interface RunOptions extends FlowOptions {
@@ -49,7 +51,7 @@ export function readSpec(file: string): string {
 /** Compile a .flow file; diagnostics are returned, not thrown. */
 export function compileFile(file: string, options: FlowOptions = {}): CompileResult & { source: string } {
   const source = readSpec(file);
-  return { ...compileSource(source, { file, overrides: options.set, steps: options.steps }), source };
+  return { ...compileSource(source, { file, overrides: options.set, steps: options.steps, seed: options.seed }), source };
 }
 
 /** Compile, or throw the diagnostics as one FlowError. */

@@ -24,6 +24,8 @@ export interface CompileOptions {
   set?: Record<string, number | number[]>;
   /** replace the scheme's number of steps, like `--steps` */
   steps?: number;
+  /** replace the spec's seed, like `--seed` */
+  seed?: number;
   /**
    * For source text: the file name shown in diagnostics; data files are read
    * relative to its folder. Default '<source>', in the current folder.
@@ -105,7 +107,7 @@ export function compile(spec: string, options: CompileOptions = {}): Flow {
   const file = isPath(spec) ? spec.trim() : (options.file ?? '<source>');
   const source = isPath(spec) ? readSpec(file) : spec;
   const set = toSet(options.set);
-  const r = compileSource(source, { file, overrides: set, steps: options.steps });
+  const r = compileSource(source, { file, overrides: set, steps: options.steps, seed: options.seed });
   const errors = r.diagnostics.filter((d) => d.severity === 'error');
   if (!r.compiled || errors.length) throw new FlowError(errors.length ? errors : r.diagnostics);
   const ir = r.compiled.ir;

@@ -108,9 +108,9 @@ function divergenceDiagnostic(file: string, run: FlowRun): Diagnostic | undefine
   };
 }
 
-async function cmdRun(spec: string, opts: { out?: string; set: Record<string, number[]>; steps?: number; threads?: number; backend: string; force?: boolean; quiet?: boolean; plot?: boolean; report?: boolean }): Promise<number> {
+async function cmdRun(spec: string, opts: { out?: string; set: Record<string, number[]>; steps?: number; seed?: number; threads?: number; backend: string; force?: boolean; quiet?: boolean; plot?: boolean; report?: boolean }): Promise<number> {
   const t0 = performance.now();
-  const { compiled, warnings } = compileOrThrow(spec, { set: opts.set, steps: opts.steps });
+  const { compiled, warnings } = compileOrThrow(spec, { set: opts.set, steps: opts.steps, seed: opts.seed });
   const compileMs = performance.now() - t0;
   const dir = opts.out ?? path.join('runs', compiled.ir.flow.name);
   // fail on the output folder before spending time on the run
@@ -281,6 +281,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', 'output folder (default: runs/FLOW_NAME)')
     .option(...setOpt)
     .option('--steps <n>', 'override the number of steps', parseCount)
+    .option('--seed <n>', "override the spec's seed", parseCount)
     .option('--backend <name>', 'cpu, or gpu[:auto|webgpu|headlessgl|webasm|cpu] (gpu.js kernels, float32; see flowc doctor)', parseBackend, 'cpu')
     .option(...threadsOpt)
     .option('--force', 'overwrite the files of an existing output folder')

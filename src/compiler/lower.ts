@@ -132,6 +132,8 @@ export interface LowerOptions {
   overrides?: Record<string, number[]>;
   /** `--steps N` */
   steps?: number;
+  /** `--seed N`: replaces the spec's seed */
+  seed?: number;
 }
 
 // ------------------------------------------------------------ values
@@ -291,7 +293,11 @@ class Lowering {
 
     const seedDecl = this.singles.get('seed') as DeclOf<'seed'> | undefined;
     let seed = 0;
-    if (seedDecl) {
+    if (this.options.seed !== undefined) {
+      if (!Number.isInteger(this.options.seed) || this.options.seed < 0 || this.options.seed > 0xffffffff)
+        this.err(undefined, `--seed: the seed must be an integer between 0 and 4294967295, not ${this.options.seed}`);
+      else seed = this.options.seed;
+    } else if (seedDecl) {
       if (!Number.isInteger(seedDecl.value) || seedDecl.value < 0 || seedDecl.value > 0xffffffff)
         this.err(seedDecl.valueSpan, `the seed must be an integer between 0 and 4294967295, not ${seedDecl.value}`);
       else seed = seedDecl.value;
