@@ -1,4 +1,4 @@
-// The flowc command line: run | check | compile | golden | test | plot | report | init | doctor.
+// The flowc command line: run | sweep | check | compile | golden | test | plot | report | init | doctor.
 // Every failure prints diagnostics (file:line:column) and returns a non-zero
 // exit code; a stack trace appears only with FLOWC_DEBUG=1.
 
@@ -17,6 +17,16 @@ import { cmdDoctor, gpuRequest, parseBackend } from './doctor.js';
 import { initSpec } from './init.js';
 import type { PlotOptions } from '../draw/plot.js';
 import { createProgress } from './progress.js';
+import { parseGrid, parseSeeds } from '../study/sweep.js';
+
+/** An argument parser's error as commander's (a usage error, exit 2). */
+function wrapArg<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
@@ -290,6 +300,27 @@ export async function main(argv: string[]): Promise<number> {
     .option('--report', 'also write RUN_DIR/report.html (see flowc report)')
     .action(async (spec, opts) => {
       code = await cmdRun(spec, opts);
+    });
+  program
+    .command('sweep')
+    .description('run every combination of a grid, every seed and every spec as separate run folders, with DIR/summary.csv')
+    .argument('<specs...>', 'the .flow files (or one sweep folder, with --task, --collect or --resume)')
+    .option('--grid <NAME=V1,V2,...>', 'values of a let constant (repeatable: every combination)', (t: string, acc: { name: string; values: number[] }[]) => [...acc, wrapArg(() => parseGrid(t))], [])
+    .option('--seeds <A..B>', 'seeds A to B (or a list 1,4,9), each overriding the spec\'s seed', (t: string) => wrapArg(() => parseSeeds(t)))
+    .option('--jobs <n>', 'runs at once (default: every core)', parseThreads)
+    .option('--threads <n>', 'threads of each run (default 1)', parseThreads)
+    .option('--steps <n>', 'override the number of steps of every run', parseCount)
+    .option('--out <dir>', 'the sweep folder (default: sweeps/SPEC_NAME)')
+    .option('--resume', 'finish a sweep folder: skip the runs already complete')
+    .option('--task <k>', 'run task K of a sweep folder (what each Slurm array task runs)', parseCount)
+    .option('--collect', 'write the summary of a sweep folder and say which runs are missing or failed')
+    .option('--slurm', 'submit the runs as a Slurm job array (sbatch) instead of running them here')
+    .option('--partition <p>', 'Slurm partition')
+    .option('--time <HH:MM:SS>', 'Slurm time limit of each task')
+    .option('--dry-run', 'with --slurm: write DIR/sweep.sbatch without submitting it')
+    .option('--quiet', 'no progress line')
+    .action(async (specs: string[], opts) => {
+      code = await (await import('./sweep.js')).cmdSweep(specs, opts);
     });
   program
     .command('check')
