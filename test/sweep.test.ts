@@ -128,4 +128,26 @@ describe('flowc sweep', () => {
     const summary = fs.readFileSync(path.join(out, 'summary.csv'), 'utf8');
     expect(summary).toMatch(/\nw2,1e\+30,7,diverged,/);
   }, 300_000);
+
+  it('flowc plot and flowc report on a sweep folder: curves per grid point, final values against the grid, the aggregate table', () => {
+    const dir = tempDir({ 'w2.flow': spec('W2') });
+    const out = path.join(dir, 'study');
+    expect(flowc(['sweep', 'w2.flow', '--grid', 'sigma=0.5,2', '--seeds', '1..2', '--out', out, '--quiet'], { cwd: dir }).code).toBe(0);
+    const p = flowc(['plot', out, '--columns', 'm'], { cwd: dir });
+    expect(p.stderr).toBe('');
+    expect(p.code).toBe(0);
+    const svg = fs.readFileSync(path.join(out, 'plot.svg'), 'utf8');
+    expect(svg).toContain('m over the steps (median over seeds, min–max band)');
+    expect(svg).toContain('final m against sigma');
+    expect(svg).toContain('w2 sigma=0.5');
+    const bad = flowc(['plot', out, '--by', 'nope'], { cwd: dir });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--by nope: the sweep's grid has sigma");
+    const r = flowc(['report', out], { cwd: dir });
+    expect(r.code).toBe(0);
+    const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<th>F (median [min, max])</th>');
+    expect((html.match(/<tr><td>w2<\/td>/g) ?? []).length).toBe(2);
+    expect(html).not.toMatch(/<script[^>]*src=|https?:\/\/(?!www\.w3\.org|vega)/);
+  }, 300_000);
 });

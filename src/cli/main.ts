@@ -365,22 +365,29 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('plot')
-    .description('draw the energy curve and the particles of a run folder (SVG, or PNG)')
-    .argument('<run_dir>', 'a folder written by flowc run')
+    .description('draw the energy curve and the particles of a run folder, or the curves and final values of a sweep folder (SVG, or PNG)')
+    .argument('<run_dir>', 'a folder written by flowc run (or flowc sweep)')
     .option('--out <file>', 'FILE.svg or FILE.png (default: RUN_DIR/plot.svg)')
     .option('--coords <i,j>', 'the two coordinates of the scatter, 0-based (default 0,1)', parseCoords)
     .option('--records <steps>', 'recorded steps whose particles are drawn (default: the first and the last)', parseSteps)
-    .option('--columns <names>', 'recorded scalars drawn as curves (default: the energy)')
+    .option('--columns <names>', 'recorded scalars drawn as curves (default: the energy; a sweep: one column)')
+    .option('--by <name>', 'a sweep: the grid parameter of the final-value panel (default: the first)')
     .action(async (dir, opts) => {
-      code = await cmdPlot(dir, opts);
+      const sweep = await import('../draw/sweep.js');
+      if (sweep.isSweepFolder(dir)) {
+        const { file, notes } = await sweep.plotSweep(dir, opts.out, { column: opts.columns, by: opts.by });
+        reportNotes(dir, notes);
+        out(`wrote ${file}\n`);
+      } else code = await cmdPlot(dir, opts);
     });
   program
     .command('report')
     .description('write one self-contained HTML page: the spec, the figures, the plots, an animation')
-    .argument('<run_dir>', 'a folder written by flowc run')
+    .argument('<run_dir>', 'a folder written by flowc run (or flowc sweep: its table and figure)')
     .option('--out <file>', 'FILE.html (default: RUN_DIR/report.html)')
     .action(async (dir, opts) => {
-      const { file, notes } = await (await reportModule()).reportRun(dir, opts.out);
+      const sweep = await import('../draw/sweep.js');
+      const { file, notes } = sweep.isSweepFolder(dir) ? await sweep.reportSweep(dir, opts.out) : await (await reportModule()).reportRun(dir, opts.out);
       reportNotes(dir, notes);
       out(`wrote ${file}\n`);
     });
