@@ -149,8 +149,9 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
     if (p) out(`  particles  ${p.name}: ${p.size} points in R^${p.dim}; ${how}\n`);
     else {
       const vs = c.states.filter((v) => v.role === 'state');
-      out(`  states     ${vs.map((v) => `${v.name} in R^${v.dim}`).join(', ')}; ${how}\n`);
-      for (const q of c.models) out(`  model      ${q.name} = push of ${q.base} (${run.measures.find((m) => m.name === q.name)!.size} points in R^${q.dim})\n`);
+      const space = (d: number) => (d === 1 ? 'R' : `R^${d}`);
+      out(`  states     ${vs.map((v) => `${v.name} in ${space(v.dim)}`).join(', ')}; ${how}\n`);
+      for (const q of c.models) out(`  model      ${q.name} = push of ${q.base} (${run.measures.find((m) => m.name === q.name)!.size} points in ${space(q.dim)})\n`);
     }
     const critics = c.states.filter((v) => v.role === 'critic');
     if (critics.length) out(`  critics    ${critics.map((v) => `${v.name} in R^${v.dim}, ascent step ${v.ascent!.step} × ${v.ascent!.inner}`).join('; ')}\n`);
