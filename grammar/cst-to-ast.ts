@@ -10,7 +10,7 @@
 // reported as diagnostics and skip their declaration too.
 
 import type { CstNode, IToken } from 'chevrotain';
-import type { Arg, BinaryOp, Binder, Decl, DeclOf, Expr, MeasureSource, NamedArgs, Program, RecordItem, Space } from '../src/compiler/ast.js';
+import type { Arg, BinaryOp, Binder, Decl, Distinct, DeclOf, Expr, MeasureSource, NamedArgs, Program, RecordItem, Space } from '../src/compiler/ast.js';
 import { error, type Diagnostic, type Span } from '../src/compiler/diagnostics.js';
 import type * as C from './cst.js';
 
@@ -409,8 +409,24 @@ class AstBuilder {
 
   private expectation(node: C.ExpectationCstNode): Expr {
     const c = this.kids(node);
-    const binders = this.many(c.binder).map((b) => this.binder(this.one([b])));
-    return { kind: 'expect', binders, body: this.multiplicative(this.one(c.body)), span: this.nodeSpan(node) };
+    const binders = (c.binder ?? []).map((b) => this.binder(this.one([b])));
+    const distinct = (c.distinct ?? []).map((d) => this.distinct(this.one([d])));
+    return {
+      kind: 'expect',
+      binders,
+      ...(distinct.length ? { distinct } : {}),
+      body: this.multiplicative(this.one(c.body)),
+      span: this.nodeSpan(node),
+    };
+  }
+
+  private distinct(node: C.DistinctCstNode): Distinct {
+    const c = this.kids(node);
+    const side = (list: IToken[] | undefined) => {
+      const token = this.tok(list);
+      return { name: token.image, span: this.tokSpan(token) };
+    };
+    return { left: side(c.left), right: side(c.right), span: this.nodeSpan(node) };
   }
 
   private binder(node: C.BinderCstNode): Binder {
@@ -527,6 +543,7 @@ export function printExpr(e: Expr): string {
         const names = b.names.map((n) => n.name).join(', ');
         return `${b.destructured ? `(${names})` : names} ~ ${b.measure}`;
       });
+      for (const d of e.distinct ?? []) binders.push(`${d.left.name} != ${d.right.name}`);
       return `(E[${binders.join(', ')}] ${printExpr(e.body)})`;
     }
     case 'lambda':

@@ -370,10 +370,22 @@ export interface ExpectationCstNode extends CstNode {
 export type ExpectationCstChildren = {
   Expect: IToken[];
   LBracket: IToken[];
-  binder: BinderCstNode[];
+  distinct?: DistinctCstNode[];
+  binder?: BinderCstNode[];
   Comma?: IToken[];
   RBracket: IToken[];
   body: MultiplicativeCstNode[];
+};
+
+export interface DistinctCstNode extends CstNode {
+  name: "distinct";
+  children: DistinctCstChildren;
+}
+
+export type DistinctCstChildren = {
+  left: IToken[];
+  NotEqual: IToken[];
+  right: IToken[];
 };
 
 export interface BinderCstNode extends CstNode {

@@ -126,6 +126,8 @@ export const Comma = punct('Comma', ',');
 export const Colon = punct('Colon', ':');
 export const Semicolon = punct('Semicolon', ';');
 export const Tilde = punct('Tilde', '~');
+/** `x != y` in `E[x ~ mu, y ~ mu, x != y]`: distinct pairs */
+export const NotEqual = punct('NotEqual', '!=');
 export const Equals = punct('Equals', '=');
 export const Plus = punct('Plus', '+', [AdditiveOperator]);
 export const Minus = punct('Minus', '-', [AdditiveOperator]);
@@ -145,7 +147,7 @@ export const allTokens: TokenType[] = [
   StringLiteral,
   UnterminatedString, // after StringLiteral
   Arrow, // before Equals
-  LParen, RParen, LBracket, RBracket, Comma, Colon, Semicolon, Tilde, Equals,
+  LParen, RParen, LBracket, RBracket, Comma, Colon, Semicolon, Tilde, NotEqual, Equals,
   AdditiveOperator, Plus, Minus,
   MultiplicativeOperator, Star, Slash,
   Caret, Bar, Dot,

@@ -36,6 +36,7 @@ const ruleExpects: Record<string, string> = {
   measureDecl: `': N ~ DIST' or 'from "file.csv"'`,
   space: 'a space (R, R^d or (name: space, ...))',
   binder: "a binder such as 'x ~ mu' or '(x, y) ~ data'",
+  expectation: "a binder such as 'x ~ mu' or '(x, y) ~ data'",
   unary: 'an expression',
 };
 
@@ -395,13 +396,32 @@ class FlowParser extends CstParser {
     ]);
   });
 
-  // E[x ~ mu, (a, b) ~ nu] PRODUCT
+  // E[x ~ mu, (a, b) ~ nu, x != y] PRODUCT
   expectation = this.RULE('expectation', () => {
     this.CONSUME(T.Expect);
     this.CONSUME(T.LBracket);
-    this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.binder) });
+    this.AT_LEAST_ONE_SEP({
+      SEP: T.Comma,
+      // one token decides (`x != ...` or a binder), so that `E[x mu]` is reported as a binder missing its '~'
+      DEF: () =>
+        this.OR({
+          MAX_LOOKAHEAD: 1,
+          IGNORE_AMBIGUITIES: true,
+          DEF: [
+            { GATE: () => this.LA(2).tokenType === T.NotEqual, ALT: () => this.SUBRULE(this.distinct) },
+            { ALT: () => this.SUBRULE(this.binder) },
+          ],
+        }),
+    });
     this.CONSUME(T.RBracket);
     this.SUBRULE(this.multiplicative, { LABEL: 'body' });
+  });
+
+  // x != y: the two binders name different points (distinct pairs)
+  distinct = this.RULE('distinct', () => {
+    this.CONSUME1(T.Identifier, { LABEL: 'left' });
+    this.CONSUME(T.NotEqual);
+    this.CONSUME2(T.Identifier, { LABEL: 'right' });
   });
 
   // x ~ mu | (x, y) ~ data

@@ -80,6 +80,7 @@ function velocity(p: Prepared): Float64Array {
 function interpreterEnv(p: Prepared) {
   const params: Record<string, number[]> = { n: [0], t: [0] };
   for (const q of p.compiled.ir.params) params[q.name] = q.value;
+  for (const m of p.measures) params[`size(${m.name})`] = [m.size];
   const measures = p.measures.map((m) => (m.name === p.compiled.ir.particles ? { ...m, data: p.positions } : m));
   return envOf(params, measures);
 }
@@ -276,7 +277,7 @@ function dist2(ty: Ty, x: string, y: string): string {
 }
 
 /** The number of variants of each kind of term (see generate). */
-const TERM_VARIANTS = [2, 3, 3, 2, 1, 4, 1, 1, 1, 1, 2, 2];
+const TERM_VARIANTS = [2, 3, 3, 2, 1, 4, 1, 1, 1, 1, 2, 2, 4];
 
 /**
  * A random spec from a stream of choices. `force` fixes the space, and the
@@ -400,6 +401,20 @@ function generate(choices: number[], force?: { space: number; kind: number; vari
         g.features.add('vector-valued expectation');
         break;
       }
+      case 12: {
+        // distinct pairs: smooth bodies, and bodies infinite on the diagonal
+        // (the skipped pair must not leak a NaN into the sums or the velocity)
+        fns.push(`fn W${i}(x, y) = ${g.scalar([x('x'), x('y')], depth)}`);
+        fns.push(`kernel k${i}(x, y) = exp(-(${dist2(P.ty, 'x', 'y')}) / (2 * s^2))`);
+        term = variant([
+          `E[x ~ mu, y ~ mu, x != y] W${i}(x, y)`,
+          `E[x ~ mu, y ~ mu, x != y] (W${i}(x, y) - 0.2 * log(${dist2(P.ty, 'x', 'y')}))`,
+          `mmd2u(mu, nu; k${i})`,
+          `size(mu) / (size(mu) - 1) * E[y ~ mu, z ~ data, x ~ mu, y != x] W${i}(x, y) * exp(-(${g.scalar([z('z')], 1)})^2)`,
+        ]);
+        g.features.add(term.startsWith('mmd2u') ? 'mmd2u()' : term.includes('log') ? 'distinct pairs, singular' : 'distinct pairs');
+        break;
+      }
       default: {
         fns.push(`fn V${i}(x) = ${g.scalar([x('x')], depth)}`);
         fns.push(`fn W${i}(x, y) = ${g.scalar([x('x'), x('y')], depth)}`);
@@ -480,7 +495,7 @@ describe('v(x_i) = -N dF(mu_x)/dx_i', () => {
       'vector-valued expectation', 'quotient and product of expectations', 'destructured record binder (w, theta)',
       'destructured record binder (p, q)',
       'sin', 'cos', 'tanh', 'sigmoid', 'exp', 'log', 'sqrt', 'dot', '|v|^2', 'index', 'pow', 'sum', 'div',
-      '--set override',
+      '--set override', 'distinct pairs', 'distinct pairs, singular', 'mmd2u()',
     ];
     const missing = required.filter((f) => !coverage.has(f));
     expect(missing, `constructs never generated: ${missing.join(', ')}`).toEqual([]);

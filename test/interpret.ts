@@ -3,7 +3,8 @@
 // generation. It evaluates an expression tree directly from its definition:
 // numbers, parameters and point-variable components are looked up, ops are
 // applied through the op table's `evaluate`, and `E[j~m] body` is the plain
-// average of `body` over the points of m with j bound to each point in turn.
+// average of `body` over the points of m with j bound to each point in turn;
+// `[a != b] body` is 0 when a and b are bound to points of the same index.
 //
 // Results are memoised per node and per binding of the node's free variables
 // only, which keeps shared DAGs (derivatives reuse their primal nodes) cheap
@@ -77,6 +78,12 @@ export function interpret(root: Node, env: InterpretEnv, free: Map<number, Bindi
         if (saved) bound.set(n.v, saved);
         else bound.delete(n.v);
         out = s / m.size;
+        break;
+      }
+      case 'skip': {
+        // distinct pairs: the points' indices (row offset / dimension) differ
+        const index = (v: number) => bound.get(v)!.offset / ir.varInfo(v).dim;
+        out = index(n.a) === index(n.b) ? 0 : go(n.body);
         break;
       }
       case 'load':

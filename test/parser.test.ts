@@ -256,6 +256,7 @@ describe('expressions', () => {
       ['-E[x~mu] V(x)', '(-(E[x ~ mu] V(x)))'],
       ['E[x~mu] a - b', '((E[x ~ mu] a) - b)'],
       ['E[x~mu] -a', '(E[x ~ mu] (-a))'],
+      ['E[x~mu, y~mu, x!=y] -log(|x - y|) / 2 + 1', '((E[x ~ mu, y ~ mu, x != y] ((-log(|(x - y)|)) / 2)) + 1)'],
       ['E[x~mu] (a + b)', '(E[x ~ mu] (a + b))'],
       ['f(E[x~mu] a, b)', 'f((E[x ~ mu] a), b)'],
       ['|E[x~mu] x|^2', '(|(E[x ~ mu] x)| ^ 2)'],

@@ -35,6 +35,12 @@ export interface Binder extends Node {
   measureSpan: Span;
 }
 
+/** `x != y` inside `E[...]`: the sum leaves out the pairs of one point with itself. */
+export interface Distinct extends Node {
+  left: { name: string; span: Span };
+  right: { name: string; span: Span };
+}
+
 export type Expr =
   | ({ kind: 'num'; value: number } & Node)
   | ({ kind: 'ident'; name: string } & Node)
@@ -48,8 +54,8 @@ export type Expr =
   | ({ kind: 'vector'; items: Expr[] } & Node) // [a, b, c]
   /** `(w: e1, theta: e2)`: only meaningful as a record distribution */
   | ({ kind: 'record'; fields: { name: string; nameSpan: Span; value: Expr }[] } & Node)
-  /** `E[x ~ mu, y ~ nu] body` */
-  | ({ kind: 'expect'; binders: Binder[]; body: Expr } & Node)
+  /** `E[x ~ mu, y ~ nu] body`; `distinct`: the `x != y` items (distinct pairs) */
+  | ({ kind: 'expect'; binders: Binder[]; distinct?: Distinct[]; body: Expr } & Node)
   /** `z => body` or `(z, y) => body` (only inside `push(...)`; the second destructures a record point) */
   | ({ kind: 'lambda'; params: { name: string; span: Span }[]; destructured: boolean; body: Expr } & Node);
 

@@ -138,6 +138,16 @@ export function makeEmitter(layout: Layout, names: Names): Emitter {
       }
       case 'expect':
         return inlineLoop(n, chain);
+      case 'skip': {
+        // distinct pairs: the pair of a point with itself adds 0 (its body,
+        // possibly infinite there, is computed and not used)
+        const da = depthOfVar(chain, n.a);
+        const db = depthOfVar(chain, n.b);
+        const body = emit(n.body, chain);
+        const ia = chain[da].binds.get(n.a)!.index;
+        const ib = chain[db].binds.get(n.b)!.index;
+        return place(chain, Math.max(da, db, body.depth), n.id, `(${ia} === ${ib} ? 0 : ${body.code})`);
+      }
       default:
         return ir.assertNever(n);
     }

@@ -18,6 +18,7 @@ import type { Diagnostic } from './diagnostics.js';
 import * as ir from './ir.js';
 import type { Node, VarInfo } from './ir.js';
 import { CG_MEASURE, lower, type FlowIR, type LowerOptions } from './lower.js';
+import { sizeParam } from './distinct.js';
 import { PARTICLE_METRICS, SCHEMES, STATE_METRICS } from './metrics.js';
 import { BASIS_MEASURE, BASIS_PAIRS_MEASURE, vectorPrograms } from './parametric.js';
 import { QUERY, schedule, type Plan, type ProgramInput, type Stage } from './schedule.js';
@@ -155,5 +156,7 @@ function makeLayout(flow: FlowIR, plan: Plan, dim: Map<string, number>): Layout 
   for (const v of flow.states) v.init.forEach((_, c) => param.set(`${v.name}:${c}`, param.size));
   param.set('n:0', param.size);
   param.set('t:0', param.size);
+  // size(m): the number of points of each measure, filled in when the data are loaded (arrays.ts)
+  for (const m of flow.measures) param.set(`${sizeParam(m.name)}:0`, param.size);
   return { slot, dim, param, buffers: plan.buffers, ...(weights ? { weights } : {}) };
 }

@@ -55,6 +55,9 @@ export function firstVariation(root: Node, measure: string, x: VarInfo): Node {
         const direct = n.measure === measure ? ir.renameVars(n.body, new Map([[n.v, x.id]])) : ir.num(0);
         return ir.add(direct, ir.expect(n.measure, n.v, go(n.body)));
       }
+      case 'skip':
+        // the indicator of distinct indices does not depend on the measure
+        return ir.skip(n.a, n.b, go(n.body));
       default:
         return ir.assertNever(n);
     }
@@ -77,6 +80,9 @@ export function derivative(root: Node, v: number, c: number): Node {
       case 'expect':
         if (n.v === v) throw new Error('internal: differentiating with respect to a bound variable');
         return ir.expect(n.measure, n.v, go(n.body));
+      case 'skip':
+        // nor on the positions: the derivative on the diagonal is left out too
+        return ir.skip(n.a, n.b, go(n.body));
       default:
         return ir.assertNever(n);
     }
@@ -109,6 +115,8 @@ export function paramDerivative(root: Node, name: string, c: number): Node {
         return chainRule(n, go);
       case 'expect':
         return ir.expect(n.measure, n.v, go(n.body));
+      case 'skip':
+        return ir.skip(n.a, n.b, go(n.body));
       default:
         return ir.assertNever(n);
     }

@@ -3,6 +3,8 @@
 // is never mutated.
 //
 //   mmd2(mu, nu; k)      = E[x~mu,x'~mu] k(x,x') - 2 E[x~mu,y~nu] k(x,y) + E[y~nu,y'~nu] k(y,y')
+//   mmd2u(mu, nu; k)     = N/(N-1) E[x~mu,x'~mu,x!=x'] k(x,x') - 2 E[x~mu,y~nu] k(x,y)
+//                          + M/(M-1) E[y~nu,y'~nu,y!=y'] k(y,y')    (N = size(mu), M = size(nu))
 //   interaction(mu; W)   = 1/2 E[x~mu,y~mu] W(x, y)
 //   potential(mu; V)     = E[x~mu] V(x)
 //
@@ -12,7 +14,7 @@ import { produce, type Draft } from 'immer';
 import type { Expr, ExprOf, Program } from './ast.js';
 import type { Span } from './diagnostics.js';
 
-export const BUILTIN_FUNCTIONALS = ['mmd2', 'interaction', 'potential'] as const;
+export const BUILTIN_FUNCTIONALS = ['mmd2', 'mmd2u', 'interaction', 'potential'] as const;
 
 /** Binder names no user identifier can spell ('%' is not an identifier character). */
 let fresh = 0;
@@ -95,7 +97,7 @@ function builtin(call: ExprOf<'call'>): Expr | undefined {
     extra: [],
     span: s,
   });
-  const expectation = (binders: [string, { name: string; span: Span }][], body: Expr): Expr => ({
+  const expectation = (binders: [string, { name: string; span: Span }][], body: Expr, distinct = false): Expr => ({
     kind: 'expect',
     binders: binders.map(([x, m]) => ({
       names: [{ name: x, span: s }],
@@ -104,10 +106,12 @@ function builtin(call: ExprOf<'call'>): Expr | undefined {
       measureSpan: m.span,
       span: s,
     })),
+    ...(distinct ? { distinct: [{ left: { name: binders[0][0], span: s }, right: { name: binders[1][0], span: s }, span: s }] } : {}),
     body,
     span: s,
   });
-  const bin = (op: '+' | '-' | '*', left: Expr, right: Expr): Expr => ({ kind: 'binary', op, left, right, span: s });
+  const bin = (op: '+' | '-' | '*' | '/', left: Expr, right: Expr): Expr => ({ kind: 'binary', op, left, right, span: s });
+  const size = (m: { name: string; span: Span }): Expr => ({ kind: 'call', callee: 'size', calleeSpan: s, args: [{ value: ident(m.name), span: s }], extra: [], span: s });
 
   if (call.callee === 'mmd2' && call.args.length === 2 && call.extra.length === 1) {
     const mu = nameOf(call.args[0]);
@@ -120,6 +124,20 @@ function builtin(call: ExprOf<'call'>): Expr | undefined {
       return expectation([[x, a], [y, b]], apply(k, [x, y]));
     };
     return bin('+', bin('-', pair(mu, mu), bin('*', num(2), pair(mu, nu))), pair(nu, nu));
+  }
+  if (call.callee === 'mmd2u' && call.args.length === 2 && call.extra.length === 1) {
+    const mu = nameOf(call.args[0]);
+    const nu = nameOf(call.args[1]);
+    const k = nameOf(call.extra[0]);
+    if (!mu || !nu || !k) return undefined;
+    const pair = (a: { name: string; span: Span }, b: { name: string; span: Span }, distinct: boolean) => {
+      const x = freshName('x');
+      const y = freshName('y');
+      return expectation([[x, a], [y, b]], apply(k, [x, y]), distinct);
+    };
+    // N/(N-1) * (1/N^2) sum_{i != j} = 1/(N(N-1)) sum_{i != j}
+    const within = (m: { name: string; span: Span }) => bin('*', bin('/', size(m), bin('-', size(m), num(1))), pair(m, m, true));
+    return bin('+', bin('-', within(mu), bin('*', num(2), pair(mu, nu, false))), within(nu));
   }
   if (call.callee === 'interaction' && call.args.length === 1 && call.extra.length === 1) {
     const mu = nameOf(call.args[0]);

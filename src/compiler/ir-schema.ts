@@ -7,6 +7,7 @@ const node = {
     { type: 'object', required: ['kind', 'v', 'c'], additionalProperties: false, properties: { kind: { const: 'var' }, v: { type: 'integer', minimum: 0 }, c: { type: 'integer', minimum: 0 } } },
     { type: 'object', required: ['kind', 'op', 'args'], additionalProperties: false, properties: { kind: { const: 'op' }, op: { type: 'string' }, args: { type: 'array', items: { type: 'integer', minimum: 0 } } } },
     { type: 'object', required: ['kind', 'measure', 'v', 'body'], additionalProperties: false, properties: { kind: { const: 'expect' }, measure: { type: 'string' }, v: { type: 'integer', minimum: 0 }, body: { type: 'integer', minimum: 0 } } },
+    { type: 'object', required: ['kind', 'a', 'b', 'body'], additionalProperties: false, properties: { kind: { const: 'skip' }, a: { type: 'integer', minimum: 0 }, b: { type: 'integer', minimum: 0 }, body: { type: 'integer', minimum: 0 } } },
     { type: 'object', required: ['kind', 'buffer', 'v', 'c'], additionalProperties: false, properties: { kind: { const: 'load' }, buffer: { type: 'integer' }, v: { type: ['integer', 'null'] }, c: { type: 'integer' } } },
   ],
 };

@@ -19,6 +19,8 @@ export type Node =
   | { readonly id: number; readonly kind: 'var'; readonly v: number; readonly c: number }
   | { readonly id: number; readonly kind: 'op'; readonly op: OpName; readonly args: readonly Node[] }
   | { readonly id: number; readonly kind: 'expect'; readonly measure: string; readonly v: number; readonly body: Node }
+  /** distinct pairs: `body` when the points bound to a and b have different indices, else 0 (the body is not used: it may be infinite there) */
+  | { readonly id: number; readonly kind: 'skip'; readonly a: number; readonly b: number; readonly body: Node }
   | { readonly id: number; readonly kind: 'load'; readonly buffer: number; readonly v: number | null; readonly c: number };
 
 export type NodeOf<K extends Node['kind']> = Extract<Node, { kind: K }>;
@@ -114,6 +116,21 @@ export function expect(measure: string, v: number, body: Node): Node {
 /** An expect node as given, without the linearity rewrites (for the scheduler's canonical forms). */
 export function expectNode(measure: string, v: number, body: Node): NodeOf<'expect'> {
   return intern(`e:${measure}:${v}:${body.id}`, (id) => ({ id, kind: 'expect', measure, v, body }));
+}
+
+/**
+ * `[index(a) != index(b)] body` (distinct pairs, LANGUAGE.md): a and b are
+ * point variables over the same points (a measure, or the query points,
+ * which are the particles' indices). Signs and static factors stay outside,
+ * where an expectation takes them out of its sum.
+ */
+export function skip(a: number, b: number, body: Node): Node {
+  if (a === b || (body.kind === 'num' && body.value === 0)) return num(0);
+  if (body.kind === 'op' && body.op === 'neg') return neg(skip(a, b, body.args[0]));
+  if (body.kind === 'op' && body.op === 'mul' && isStatic(body.args[0])) return mul(body.args[0], skip(a, b, body.args[1]));
+  if (isStatic(body) && !(body.kind === 'num' && body.value === 1)) return mul(body, skip(a, b, num(1)));
+  const [lo, hi] = a < b ? [a, b] : [b, a];
+  return intern(`s:${lo}:${hi}:${body.id}`, (id) => ({ id, kind: 'skip', a: lo, b: hi, body }));
 }
 
 // ------------------------------------------------------------ ops
@@ -248,6 +265,7 @@ export function children(n: Node): readonly Node[] {
     case 'op':
       return n.args;
     case 'expect':
+    case 'skip':
       return [n.body];
     case 'num':
     case 'param':
@@ -278,6 +296,8 @@ export function rebuild(n: Node, kids: readonly Node[]): Node {
       }
     case 'expect':
       return kids[0] === n.body ? n : expect(n.measure, n.v, kids[0]);
+    case 'skip':
+      return kids[0] === n.body ? n : skip(n.a, n.b, kids[0]);
     case 'num':
     case 'param':
     case 'var':
@@ -303,12 +323,21 @@ export function rewrite(root: Node, f: (n: Node) => Node, memo = new Map<number,
 /** Replace point variables: components of `from` become those of `to` (same dim). */
 export function renameVars(root: Node, map: Map<number, number>): Node {
   if (map.size === 0) return root;
-  return rewrite(root, (n) => {
-    if (n.kind === 'var' && map.has(n.v)) return pvar(map.get(n.v)!, n.c);
-    if (n.kind === 'load' && n.v !== null && map.has(n.v)) return load(n.buffer, map.get(n.v)!, n.c);
-    if (n.kind === 'expect' && map.has(n.v)) throw new Error('internal: renaming a bound variable');
-    return n;
-  });
+  const memo = new Map<number, Node>();
+  const go = (n: Node): Node => {
+    const hit = memo.get(n.id);
+    if (hit) return hit;
+    let out: Node;
+    if (n.kind === 'var') out = map.has(n.v) ? pvar(map.get(n.v)!, n.c) : n;
+    else if (n.kind === 'load') out = n.v !== null && map.has(n.v) ? load(n.buffer, map.get(n.v)!, n.c) : n;
+    else if (n.kind === 'expect' && map.has(n.v)) throw new Error('internal: renaming a bound variable');
+    // a skip's variables are renamed before the smart constructor may move it under a sign or a factor
+    else if (n.kind === 'skip') out = skip(map.get(n.a) ?? n.a, map.get(n.b) ?? n.b, go(n.body));
+    else out = rebuild(n, children(n).map(go));
+    memo.set(n.id, out);
+    return out;
+  };
+  return go(root);
 }
 
 /** Free point variables of every node of a DAG (memoised per node id). */
@@ -341,6 +370,9 @@ export function freeVarsOf(memo = new Map<number, ReadonlySet<number>>()): (n: N
         out = s;
         break;
       }
+      case 'skip':
+        out = new Set([...go(n.body), n.a, n.b]);
+        break;
       default:
         return assertNever(n);
     }
@@ -422,6 +454,9 @@ export function printNode(root: Node, varName: (v: number) => string = defaultVa
       case 'expect':
         s = `E[${varName(n.v)}~${n.measure}](${go(n.body)})`;
         break;
+      case 'skip':
+        s = `[${varName(n.a)} != ${varName(n.b)}](${go(n.body)})`;
+        break;
       default:
         return assertNever(n);
     }
@@ -446,6 +481,7 @@ export interface NodeTable {
     | { kind: 'var'; v: number; c: number }
     | { kind: 'op'; op: OpName; args: number[] }
     | { kind: 'expect'; measure: string; v: number; body: number }
+    | { kind: 'skip'; a: number; b: number; body: number }
     | { kind: 'load'; buffer: number; v: number | null; c: number }
   )[];
 }
@@ -475,6 +511,9 @@ export function toTable(roots: readonly Node[]): { table: NodeTable; index: Map<
         break;
       case 'load':
         nodes.push({ kind: 'load', buffer: n.buffer, v: n.v, c: n.c });
+        break;
+      case 'skip':
+        nodes.push({ kind: 'skip', a: n.a, b: n.b, body: index.get(n.body.id)! });
         break;
       default:
         assertNever(n);

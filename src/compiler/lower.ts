@@ -12,6 +12,7 @@ import type { Decl, DeclOf, Expr, ExprOf, Program, Space } from './ast.js';
 import { error, type Diagnostic, type Span } from './diagnostics.js';
 import * as ir from './ir.js';
 import type { Node } from './ir.js';
+import { distinctPairs, sizeParam } from './distinct.js';
 import { CALLABLE_OPS } from './ops.js';
 import { SCALAR, sameType, showType, sizeOf, typeOfSpace, vec, type Type } from './types.js';
 import type { Dist } from './dist.js';
@@ -164,7 +165,7 @@ const MAX_DIM = 4096;
 /** Most numbers in one measure: 2^27 float64 = 1 GiB. */
 const MAX_VALUES = 2 ** 27;
 
-const RESERVED_FUNCTIONS = new Set([...Object.keys(CALLABLE_OPS), 'sum', 'dot', 'norm', 'mmd2', 'interaction', 'potential']);
+const RESERVED_FUNCTIONS = new Set([...Object.keys(CALLABLE_OPS), 'sum', 'dot', 'norm', 'size', 'mmd2', 'mmd2u', 'interaction', 'potential']);
 const DISTRIBUTIONS = new Set(['normal', 'uniform', 'sphere', 'mixture']);
 const RECORD_ONLY = new Set(['positions', 'weights', 'w2', 'dissipation']);
 
@@ -1311,8 +1312,16 @@ class Lowering {
           return this.err(e.span, `dot needs two vectors of the same dimension, got ${showType(a.type)} and ${showType(b.type)}`, env.notes);
         return scalar(ir.sum(a.comps.map((x, i) => ir.mul(x, b.comps[i]))));
       }
+      case 'size': {
+        const m = e.args.length === 1 && !e.extra.length && e.args[0].value.kind === 'ident' ? this.named.get(e.args[0].value.name) : undefined;
+        if (!m || m.kind !== 'measure') return this.err(e.span, 'size takes one measure: size(mu), its number of points', env.notes);
+        if (env.mode === 'const') return this.err(e.span, `size(${m.name}) is known when the data are loaded, not in a constant; use it in the energy or a record item`, env.notes);
+        return scalar(ir.param(sizeParam(m.name)));
+      }
       case 'mmd2':
         return this.err(e.span, 'mmd2 takes two measures and a kernel: mmd2(mu, nu; k)', env.notes);
+      case 'mmd2u':
+        return this.err(e.span, 'mmd2u takes two measures and a kernel: mmd2u(mu, nu; k)', env.notes);
       case 'interaction':
         return this.err(e.span, 'interaction takes a measure and a function of two points: interaction(mu; W)', env.notes);
       case 'potential':
@@ -1327,7 +1336,7 @@ class Lowering {
   private expectation(e: ExprOf<'expect'>, env: Env): V {
     if (env.mode === 'const') return this.err(e.span, 'an expectation is not a constant', env.notes);
     const locals = new Map(env.locals);
-    const bound: { measure: string; v: number }[] = [];
+    const bound: { measure: string; v: number; names: string[] }[] = [];
     const names = e.binders.flatMap((b) => b.names);
     const twice = names.find((n, i) => names.findIndex((x) => x.name === n.name) < i);
     if (twice) return this.err(twice.span, `the name '${twice.name}' is bound twice in this expectation`, env.notes);
@@ -1351,12 +1360,14 @@ class Lowering {
           locals.set(n.name, { type: blk.type, comps: value.comps.slice(blk.offset, blk.offset + blk.size) });
         });
       } else locals.set(b.names[0].name, value);
-      bound.push({ measure: m.name, v: v.id });
+      bound.push({ measure: m.name, v: v.id, names: b.destructured ? [] : [b.names[0].name] });
     }
+    const pairs = distinctPairs(e, bound, (span, message) => this.err(span, message, env.notes));
+    if (!pairs) return null;
     const body = this.expr(e.body, { ...env, locals });
     if (!body) return null;
     if (body.type.t === 'record') return this.err(e.body.span, 'the expectation of a record: select a block with .name', env.notes);
-    const wrap = (n: Node) => bound.reduceRight((acc, b) => ir.expect(b.measure, b.v, acc), n);
+    const wrap = (n: Node) => bound.reduceRight((acc, b) => ir.expect(b.measure, b.v, acc), pairs.reduce((acc, [a, b]) => ir.skip(a, b, acc), n));
     return { type: body.type, comps: body.comps.map(wrap) };
   }
 }

@@ -12,6 +12,7 @@
 import type { Compiled } from '../compiler/compile.js';
 import { WEIGHTS_MEASURE } from '../compiler/compile.js';
 import { CG_MEASURE } from '../compiler/lower.js';
+import { sizeParam } from '../compiler/distinct.js';
 import { BASIS_MEASURE, BASIS_PAIRS_MEASURE } from '../compiler/parametric.js';
 import { QUERY } from '../compiler/schedule.js';
 import type { MeasureData } from './inputs.js';
@@ -114,6 +115,10 @@ export function stageArrays(
     if (k === undefined) continue;
     D[k] = x.data;
     S[k] = x.size;
+  }
+  for (const m of measures) {
+    const k = layout.param.get(`${sizeParam(m.name)}:0`);
+    if (k !== undefined) params[k] = m.size;
   }
   const n = particles ? S[layout.slot.get(particles)!] : 0;
   const bind = (name: string, data: Float64Array | null) => {
