@@ -37,6 +37,9 @@ export interface FlowRun {
   /** wall time per phase, milliseconds */
   timings: { compile: number; inputs: number; setup: number; steps: number; record: number };
   warnings: Diagnostic[];
+  /** wall-clock start and end of the run (ISO 8601, UTC) */
+  started?: string;
+  finished?: string;
 }
 
 export function readSpec(file: string): string {
@@ -68,6 +71,7 @@ export function prepareInputs(compiled: Compiled): { measures: MeasureData[]; wa
 }
 
 export async function runCompiled(compiled: Compiled, options: RunOptions = {}, compileMs = 0): Promise<FlowRun> {
+  const started = new Date().toISOString();
   const t0 = performance.now();
   const { measures, warnings } = prepareInputs(compiled);
   const particles = measures.find((m) => m.name === compiled.ir.particles);
@@ -97,6 +101,8 @@ export async function runCompiled(compiled: Compiled, options: RunOptions = {}, 
     backend: { name: backend.name, precision: backend.precision, threads, ...backend.describe?.() },
     timings: { compile: compileMs, inputs, ...result.timings },
     warnings: [...warnings, ...runWarnings],
+    started,
+    finished: new Date().toISOString(),
   };
 }
 

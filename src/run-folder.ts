@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FlowRun } from './api.js';
+import { spaceColumns, spaceText } from './compiler/columns.js';
 import { writeRunFiles } from './runtime/outputs.js';
 
 /** flowc's version, from package.json (dist/src/run-folder.js → package.json). */
@@ -26,6 +27,7 @@ export function runJson(file: string, run: FlowRun, set: Record<string, number[]
   return {
     flowc: VERSION,
     node: process.version,
+    ...(run.started ? { started: run.started, finished: run.finished } : {}),
     spec: path.resolve(file),
     flow: c.ir.flow,
     status: run.result.status,
@@ -44,7 +46,16 @@ export function runJson(file: string, run: FlowRun, set: Record<string, number[]
     measures: run.measures.map((m) => {
       const decl = c.ir.measures.find((x) => x.name === m.name)!;
       const source = decl.source.kind === 'file' ? decl.source.path : decl.source.kind === 'model' ? `push of ${decl.source.base}` : 'distribution';
-      return { name: m.name, role: decl.role, points: m.size, dim: m.dim, source };
+      return {
+        name: m.name,
+        role: decl.role,
+        points: m.size,
+        dim: m.dim,
+        space: spaceText(decl.type),
+        // the coordinates of a record space, in the order of the .npy's last axis and of a data file's columns
+        ...(decl.type.t === 'record' ? { columns: spaceColumns(decl.type) } : {}),
+        source,
+      };
     }),
     ...(c.ir.states.length
       ? {

@@ -12,6 +12,7 @@ import { PARALLEL_MIN_PARTICLES } from '../runtime/backend-cpu-parallel.js';
 import { ensureFreshDir } from '../runtime/files.js';
 import { VERSION, writeRunFolder } from '../run-folder.js';
 import type { FlowIR } from '../compiler/lower.js';
+import { spaceText } from '../compiler/columns.js';
 import { compareGolden, goldenPath, makeGolden, readGolden, DEFAULT_TOLERANCE } from './golden.js';
 import { cmdDoctor, gpuRequest, parseBackend } from './doctor.js';
 import { initSpec } from './init.js';
@@ -114,7 +115,7 @@ function divergenceDiagnostic(file: string, run: FlowRun): Diagnostic | undefine
   return {
     severity: 'error',
     file,
-    message: `the run diverged at step ${d.step}: ${d.quantity} is ${d.value}; the outputs keep what was recorded up to step ${rows[rows.length - 1]?.[0] ?? 0} (${rows.length} record${rows.length === 1 ? '' : 's'}); try a smaller step`,
+    message: `the run diverged at step ${d.step}: ${d.quantity} is ${d.value}${d.note ? ` (${d.note})` : ''}; the outputs keep what was recorded up to step ${rows[rows.length - 1]?.[0] ?? 0} (${rows.length} record${rows.length === 1 ? '' : 's'}); try a smaller step`,
   };
 }
 
@@ -146,7 +147,7 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
     if (run.backend.why) out(`  backend    ${run.backend.name} (${run.backend.precision}): ${run.backend.why}\n`);
     else out(`  backend    ${run.backend.name} (${run.backend.precision}, ${run.backend.threads} thread${run.backend.threads === 1 ? '' : 's'})\n`);
     const how = `metric ${metricText(c.metric)}, ${c.scheme.name} step ${c.scheme.step}, ${run.result.steps}/${c.scheme.steps} steps`;
-    if (p) out(`  particles  ${p.name}: ${p.size} points in R^${p.dim}; ${how}\n`);
+    if (p) out(`  particles  ${p.name}: ${p.size} points in ${spaceText(c.measures.find((m) => m.name === p.name)!.type)}; ${how}\n`);
     else {
       const vs = c.states.filter((v) => v.role === 'state');
       const space = (d: number) => (d === 1 ? 'R' : `R^${d}`);

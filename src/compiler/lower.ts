@@ -12,6 +12,7 @@ import type { Decl, DeclOf, Expr, ExprOf, Program, Space } from './ast.js';
 import { error, type Diagnostic, type Span } from './diagnostics.js';
 import * as ir from './ir.js';
 import type { Node } from './ir.js';
+import { itemColumn } from './columns.js';
 import { distinctPairs, sizeParam } from './distinct.js';
 import { CALLABLE_OPS } from './ops.js';
 import { SCALAR, sameType, showType, sizeOf, typeOfSpace, vec, type Type } from './types.js';
@@ -63,6 +64,8 @@ export type RecordItemIR =
   /** -dF/dt along the flow's metric, at the recorded state (docs/language.md) */
   | { kind: 'dissipation'; column: string }
   | { kind: 'w2'; column: string; a: string; b: string }
+  /** (1/N) sum_i |x_i(t) - x_i(0)|^2 (weighted when the metric moves the weights) */
+  | { kind: 'displacement'; column: string; measure: string }
   /** inner iterations of the latest step (jko, or dab's conjugate gradients) */
   | { kind: 'inner'; column: string }
   /** a state or critic vector: columns NAME[0], NAME[1], ... and NAME.npy (records × p) */
@@ -167,7 +170,7 @@ const MAX_VALUES = 2 ** 27;
 
 const RESERVED_FUNCTIONS = new Set([...Object.keys(CALLABLE_OPS), 'sum', 'dot', 'norm', 'size', 'mmd2', 'mmd2u', 'interaction', 'potential']);
 const DISTRIBUTIONS = new Set(['normal', 'uniform', 'sphere', 'mixture']);
-const RECORD_ONLY = new Set(['positions', 'weights', 'w2', 'dissipation']);
+const RECORD_ONLY = new Set(['positions', 'weights', 'w2', 'dissipation', 'displacement']);
 
 type Named = Exclude<Decl, { kind: 'seed' | 'metric' | 'scheme' | 'noise' | 'diffusion' | 'record' | 'flow' }>;
 
@@ -956,7 +959,7 @@ class Lowering {
       const measureItem = e0.kind === 'call' && (e0.callee === 'positions' || e0.callee === 'weights') && e0.args.length === 1 && e0.args[0].value.kind === 'ident';
       // a positions item's column is its file name: NAME.npy (weights: NAME_weights.npy)
       const arg = measureItem ? (e0.args[0].value as ExprOf<'ident'>).name : '';
-      const column = item.name ?? (measureItem ? (e0.callee === 'weights' ? `${arg}_weights` : arg) : item.text);
+      const column = item.name ?? (measureItem ? (e0.callee === 'weights' ? `${arg}_weights` : arg) : itemColumn(item.text));
       const isEnergy = e0.kind === 'ident' && e0.name === energy?.name && (item.name === undefined || item.name === energy?.name);
       if (column === 'step' || column === 't') {
         this.err(item.nameSpan ?? item.span, `'${column}' is a column of every trace; name this item otherwise`);
@@ -1038,6 +1041,13 @@ class Lowering {
         return this.err(e.span, `the weights of '${m}' stay uniform under metric ${metric.name}; metrics KL and WFR move them`);
       return { kind: 'weights', column, measure: m };
     }
+    if (e.callee === 'displacement') {
+      if (e.args.length !== 1 || e.extra.length) return this.err(e.span, 'displacement(...) takes one measure: displacement(mu)');
+      const m = measureArg(0);
+      if (!m) return null;
+      if ((this.named.get(m) as DeclOf<'measure'>).role !== 'particles') return this.err(e.args[0].span, `'${m}' is a sample: it does not move, its displacement is 0`);
+      return { kind: 'displacement', column, measure: m };
+    }
     // w2
     if (e.args.length !== 2 || e.extra.length) return this.err(e.span, 'w2(...) takes two measures: w2(mu, nu)');
     const a = measureArg(0);
@@ -1073,8 +1083,8 @@ class Lowering {
       case 'norm': {
         const a = this.expr(e.operand, env);
         if (!a) return null;
-        if (a.type.t === 'record') return this.err(e.span, `|...| of a record: select a block with .name`, env.notes);
-        return scalar(a.type.t === 'scalar' ? ir.op('abs', a.comps) : ir.op('norm', a.comps));
+        // a record point's norm is over all its blocks (LANGUAGE.md)
+        return scalar(a.comps.length === 1 ? ir.op('abs', a.comps) : ir.op('norm', a.comps));
       }
       case 'vector': {
         const items = e.items.map((x) => this.expr(x, env));
@@ -1215,7 +1225,6 @@ class Lowering {
     if (e.op === '^' && e.left.kind === 'norm' && e.right.kind === 'num' && e.right.value === 2) {
       const a = this.expr(e.left.operand, env);
       if (!a) return null;
-      if (a.type.t === 'record') return this.err(e.left.span, `|...| of a record: select a block with .name`, env.notes);
       return scalar(ir.sum(a.comps.map(ir.square)));
     }
     const a = this.expr(e.left, env);

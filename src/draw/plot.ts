@@ -34,7 +34,7 @@ export interface RunMeta {
   metric?: { name: string };
   scheme?: { name: string; step: number; steps: number };
   steps: number;
-  measures: { name: string; role: 'particles' | 'sample'; points: number; dim: number; source: string }[];
+  measures: { name: string; role: 'particles' | 'sample'; points: number; dim: number; space?: string; columns?: string[]; source: string }[];
   timings_ms?: Record<string, number>;
   final?: Record<string, number | string>;
   files: string[];

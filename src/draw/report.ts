@@ -146,7 +146,7 @@ function figuresTable(view: RunView): string {
     ['seed', fmt(m.seed)],
     ['constants', Object.entries(m.constants ?? {}).map(([k, v]) => `${k} = ${fmt(v)}`).join(', ') || '—'],
     ['--set', Object.entries(m.set ?? {}).map(([k, v]) => `${k} = ${fmt(v)}`).join(', ') || '—'],
-    ...m.measures.map((x): [string, string] => [`${x.role} ${x.name}`, `${x.points} points in R^${x.dim}, from ${x.source}`]),
+    ...m.measures.map((x): [string, string] => [`${x.role} ${x.name}`, `${x.points} points in ${x.space ?? `R^${x.dim}`}, from ${x.source}`]),
     ['final', Object.entries(m.final ?? {}).map(([k, v]) => `${k} = ${fmt(v)}`).join(', ')],
     ['time (ms)', Object.entries(m.timings_ms ?? {}).map(([k, v]) => `${k} ${fmt(Math.round(Number(v) * 10) / 10)}`).join(' · ')],
     ['flowc, node', `${m.flowc ?? '—'}, ${m.node ?? '—'}`],

@@ -7,6 +7,8 @@
 // by the observe program), then the host-side items in source order
 // (dissipation, w2, inner).
 
+import { displacementRecorder } from './displacement.js';
+import { EnergyWatch } from './energy-watch.js';
 import type { Compiled } from '../compiler/compile.js';
 import type { Backend } from './backend-cpu.js';
 import type { MeasureData } from './inputs.js';
@@ -27,6 +29,8 @@ export interface Divergence {
   step: number;
   quantity: string;
   value: number;
+  /** why a finite value stops the run (energy-watch.ts) */
+  note?: string;
 }
 
 export interface RunResult {
@@ -96,7 +100,7 @@ export async function simulate(
     return [{ column: it.column, measure: m.name, kind: it.kind, dim: it.kind === 'weights' ? 1 : m.dim, size: m.size, records: [] as Float64Array[] }];
   });
 
-  // host-side record items; a w2 by Sinkhorn says so, with its epsilon, in its column
+  // host-side record items; how each w2 is computed goes to run.json (transport), not into its column
   /** the current points of a measure: the particles, a model's (recomputed from the states), or a sample's */
   const pointsOf = (name: string): Float64Array =>
     name === flow.particles ? positions : (backend.state.extra.get(name)?.data ?? measures.find((x) => x.name === name)!.data);
@@ -113,11 +117,15 @@ export async function simulate(
       const v = vectors!.vectors.find((x) => x.ir.name === it.state)!;
       return Array.from(v.data, (_, c) => ({ column: `${it.column}[${c}]`, value: async () => v.data[c] }));
     }
+    if (it.kind === 'displacement') {
+      const value = displacementRecorder(positions, particles!.dim, weights);
+      return [{ column: it.column, value: async () => value() }];
+    }
     if (it.kind !== 'w2') return [];
     // the method and epsilon chosen at step 0 hold for the whole run; each
     // Sinkhorn starts from the previous record's potentials (warm start)
     const how = w2Method(cloud(it.a), cloud(it.b));
-    const column = how.method === 'exact' ? it.column : `${it.column} [sinkhorn eps=${how.eps}]`;
+    const column = it.column;
     transport[column] = how;
     const eps = how.method === 'sinkhorn' ? how.eps : undefined;
     let init: SinkhornPotentials | undefined;
@@ -153,9 +161,11 @@ export async function simulate(
     timings.record += performance.now() - r0;
     const row = trace.rows[trace.rows.length - 1];
     const bad = row.findIndex((v) => !Number.isFinite(v));
-    return bad < 0 ? undefined : { step: n, quantity: trace.columns[bad], value: row[bad] };
+    return bad < 0 ? watch.check(n, observed[0]) : { step: n, quantity: trace.columns[bad], value: row[bad] };
   };
 
+  // a critic ascends F: only flows without noise, diffusion or critic must dissipate
+  const watch = new EnergyWatch(flow.energy.name, !flow.noise && !flow.diffusion && !flow.states.some((v) => v.role === 'critic'), backend.precision);
   let divergence = await record(0);
   let done = 0;
   t0 = performance.now();
@@ -174,6 +184,8 @@ export async function simulate(
   timings.steps = performance.now() - t0 - (timings.record - recordBefore);
 
   const warnings: string[] = [];
+  const rise = watch.warning();
+  if (rise) warnings.push(rise);
   const neg = (stepper ?? vectors)!.negativeSchedule;
   if (neg) warnings.push(`the ${neg.what} level is ${neg.value} at step ${neg.step}; negative (or NaN) levels are taken as 0`);
   const innerKind = flow.scheme.name === 'jko' ? 'jko' : flow.metric.name === 'dab' && flow.particles ? 'cg' : undefined;
