@@ -111,8 +111,8 @@ describe.concurrent('flowc run', () => {
     });
     expect(run.spec).toBe(path.join(fs.realpathSync(dir), 'small.flow'));
     expect(run.measures).toEqual([
-      { name: 'mu', role: 'particles', points: 20, dim: 2, source: 'distribution' },
-      { name: 'nu', role: 'sample', points: 30, dim: 2, source: 'distribution' },
+      { name: 'mu', role: 'particles', points: 20, dim: 2, space: 'R^2', source: 'distribution' },
+      { name: 'nu', role: 'sample', points: 30, dim: 2, space: 'R^2', source: 'distribution' },
     ]);
     expect(Object.keys(run.timings_ms).sort()).toEqual(['compile', 'inputs', 'record', 'setup', 'steps', 'write']);
     expect(run.final).toEqual({ step: 40, t: 20, F: F[4], m: trace.rows[4][3] });
@@ -277,6 +277,19 @@ describe.concurrent('flowc compile --emit', () => {
     for (const body of bodies) expect(() => new Function(body)).not.toThrow();
   });
 
+  it('without --emit, a short summary of the compilation, and --set without a default in the help', async () => {
+    const dir = tempDir({ 'small.flow': SPEC });
+    const [r, help] = await Promise.all([flowc(['compile', 'small.flow'], dir), flowc(['run', '--help'], dir)]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout.split('\n').length).toBeLessThan(15);
+    expect(r.stdout).toMatch(/^flowc small/);
+    expect(r.stdout).toMatch(/^ {2}particles {2}mu in R\^2: 20 points drawn$/m);
+    expect(r.stdout).toMatch(/^ {2}velocity {3}\d+ stages?, \d+ reduction loops?$/m);
+    expect(r.stdout).toContain('--emit ast | ir | ir-text | plan | kernels');
+    expect(help.stdout).toMatch(/--set <NAME=VALUE> +override a let constant \(repeatable\)\n/);
+    expect(help.stdout).not.toContain('default: {}');
+  });
+
   it('an unknown --emit is a usage error', async () => {
     const dir = tempDir({ 'small.flow': SPEC });
     const r = await flowc(['compile', 'small.flow', '--emit', 'asm'], dir);
@@ -329,8 +342,9 @@ describe.concurrent('version and usage errors', () => {
   const dir = tempDir({ 'small.flow': SPEC });
   const version = (JSON.parse(fs.readFileSync(path.join(BIN, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
 
-  it('--version prints the package version', async () => {
+  it('--version and -v print the package version', async () => {
     expect(await flowc(['--version'], dir)).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+    expect(await flowc(['-v'], dir)).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
   });
 
   const usage: [string, string[], string][] = [

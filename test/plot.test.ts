@@ -105,11 +105,11 @@ describe.concurrent('plotRun', () => {
     expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([3 * Number(w), 3 * Number(h)]);
   });
 
-  it('selects scalars (a column name may hold commas), records and coordinates of a record space', async () => {
+  it('selects scalars (an unnamed item\'s column has ; for ,), records and coordinates of a record space', async () => {
     const dir = await ran();
-    await plotRun(path.join(dir, 'run'), undefined, { columns: ['mmd2(mu, nu; k),neg'], records: [0, 20, 40] });
+    await plotRun(path.join(dir, 'run'), undefined, { columns: ['mmd2(mu; nu; k),neg'], records: [0, 20, 40] });
     const t = svgTexts(path.join(dir, 'run', 'plot.svg'));
-    for (const s of ['mmd2(mu, nu; k) (log scale)', 'neg', 'mu at step 20']) expect(t).toContain(s);
+    for (const s of ['mmd2(mu; nu; k) (log scale)', 'neg', 'mu at step 20']) expect(t).toContain(s);
     expect(t).not.toContain('F (log scale)');
 
     const nd = await ran(RECORD_SPEC, {});
@@ -121,7 +121,7 @@ describe.concurrent('plotRun', () => {
 
   it('rejects what the run does not have, naming the choices', async () => {
     const dir = path.join(await ran(), 'run');
-    await expect(plotRun(dir, undefined, { columns: ['G'] })).rejects.toThrow(`${dir}: error: no recorded scalar 'G'; the run has 'F', 'mmd2(mu, nu; k)', 'neg'`);
+    await expect(plotRun(dir, undefined, { columns: ['G'] })).rejects.toThrow(`${dir}: error: no recorded scalar 'G'; the run has 'F', 'mmd2(mu; nu; k)', 'neg'`);
     await expect(plotRun(dir, undefined, { coords: [0, 2] })).rejects.toThrow(`${dir}: error: --coords 0,2: the particles have coordinates 0 to 1`);
     await expect(plotRun(dir, 'x.pdf')).rejects.toThrow('x.pdf: error: the plot file must end in .svg or .png');
     await expect(plotRun(path.dirname(dir))).rejects.toThrow('not a flowc run folder: cannot read run.json');

@@ -18,12 +18,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('createProgress', () => {
   it('shows nothing when the stream is not a terminal, or when quiet', () => {
     expect(createProgress({ stream: fakeTerminal(false), energy: 'F' })).toBeUndefined();
-    expect(createProgress({ stream: fakeTerminal(), energy: 'F', quiet: true })).toBeUndefined();
+    expect(createProgress({ stream: fakeTerminal(), energy: 'F', quiet: true, term: 'xterm' })).toBeUndefined();
+  });
+
+  it('shows nothing on a terminal that cannot move the cursor (TERM=dumb)', () => {
+    expect(createProgress({ stream: fakeTerminal(), energy: 'F', delayMs: 0, term: 'dumb' })).toBeUndefined();
+    expect(createProgress({ stream: fakeTerminal(), energy: 'F', delayMs: 0, term: 'xterm' })).toBeDefined();
   });
 
   it('shows nothing during the first second', () => {
     const tty = fakeTerminal();
-    const p = createProgress({ stream: tty, energy: 'F' })!;
+    const p = createProgress({ stream: tty, energy: 'F', term: 'xterm' })!;
     for (let s = 1; s <= 100; s++) p.onStep(s, 100, 0.5);
     p.stop();
     expect(tty.text()).toBe('');
@@ -31,7 +36,7 @@ describe('createProgress', () => {
 
   it('shows steps done, steps per second, the ETA and the energy, then clears its line', async () => {
     const tty = fakeTerminal();
-    const p = createProgress({ stream: tty, energy: 'F', delayMs: 0 })!;
+    const p = createProgress({ stream: tty, energy: 'F', delayMs: 0, term: 'xterm' })!;
     p.onStep(1, 200, 0.25);
     await sleep(250);
     p.onStep(50, 200, 0.0123456);
@@ -56,18 +61,26 @@ scheme euler(step = 0.2, steps = 1000)
 record every 100: F
 `;
 
-function sh(file: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function sh(file: string, args: string[], cwd: string, term = 'xterm'): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
-    execFile(file, args, { cwd, encoding: 'utf8' }, (e, stdout, stderr) => resolve({ code: e ? Number(e.code) : 0, stdout, stderr })),
+    execFile(file, args, { cwd, encoding: 'utf8', env: { ...process.env, TERM: term } }, (e, stdout, stderr) => resolve({ code: e ? Number(e.code) : 0, stdout, stderr })),
   );
 }
 
 describe('flowc run and the progress bar', () => {
-  it('draws on a terminal, never through a pipe or with --quiet', async () => {
+  it('draws on a terminal, never through a pipe, with --quiet or on TERM=dumb', async () => {
     const dir = tempDir({ 'slow.flow': SLOW });
     // `script` runs the command on a pseudo-terminal and copies what it shows
-    const onTerminal = (extra: string) => sh('script', ['-qec', `'${process.execPath}' '${BIN}' run slow.flow --force ${extra}`, '/dev/null'], dir);
-    const [tty, quiet, piped] = await Promise.all([onTerminal('--out a'), onTerminal('--out b --quiet'), sh(process.execPath, [BIN, 'run', 'slow.flow', '--out', 'c'], dir)]);
+    const onTerminal = (extra: string, term?: string) => sh('script', ['-qec', `'${process.execPath}' '${BIN}' run slow.flow --force ${extra}`, '/dev/null'], dir, term);
+    const [tty, quiet, piped, dumb] = await Promise.all([
+      onTerminal('--out a'),
+      onTerminal('--out b --quiet'),
+      sh(process.execPath, [BIN, 'run', 'slow.flow', '--out', 'c'], dir),
+      onTerminal('--out d', 'dumb'),
+    ]);
+    expect(dumb.code).toBe(0);
+    expect(dumb.stdout).toContain('flowc slow');
+    expect(dumb.stdout).not.toContain('steps/s');
 
     expect(tty.code).toBe(0);
     expect(tty.stdout).toMatch(/\d+\/1000 steps · [\d.]+ steps\/s · ETA \d+s · F 0\.\d+/);

@@ -18,6 +18,7 @@ import { cmdDoctor, gpuRequest, parseBackend } from './doctor.js';
 import { initSpec } from './init.js';
 import type { PlotOptions } from '../draw/plot.js';
 import { createProgress } from './progress.js';
+import { compileSummary } from './compile-summary.js';
 import { parseGrid, parseSeeds } from '../study/sweep.js';
 
 /** An argument parser's error as commander's (a usage error, exit 2). */
@@ -48,7 +49,7 @@ function report(diags: Diagnostic[]): void {
 }
 
 /** `--set NAME=VALUE` with VALUE a number or a vector `[a, b]`. */
-function parseSet(text: string, acc: Record<string, number[]>): Record<string, number[]> {
+function parseSet(text: string, acc: Record<string, number[]> = {}): Record<string, number[]> {
   const m = /^([^=\s]+)\s*=\s*(.+)$/.exec(text);
   if (!m) throw new InvalidArgumentError(`expected NAME=VALUE, got '${text}'`);
   const raw = m[2].trim();
@@ -183,7 +184,7 @@ function cmdCheck(spec: string, opts: { set: Record<string, number[]> }): number
   return 0;
 }
 
-function cmdCompile(spec: string, opts: { emit: string; set: Record<string, number[]>; timings?: boolean }): number {
+function cmdCompile(spec: string, opts: { emit?: string; set: Record<string, number[]>; timings?: boolean }): number {
   if (opts.emit === 'ast') {
     const r = compileFile(spec, { set: opts.set });
     if (!r.ast) throw new FlowError(r.diagnostics);
@@ -195,6 +196,9 @@ function cmdCompile(spec: string, opts: { emit: string; set: Record<string, numb
   if (!r.compiled || r.diagnostics.some((d) => d.severity === 'error')) throw new FlowError(r.diagnostics);
   const c = r.compiled;
   switch (opts.emit) {
+    case undefined:
+      out(compileSummary(c, r.timings));
+      return 0;
     case 'ir': {
       const json = irJson(c);
       const problems = validateIr(json);
@@ -279,11 +283,12 @@ export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('flowc')
     .description('compile and run gradient flows on probability measures')
-    .version(VERSION)
+    .version(VERSION, '-v, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError("(run 'flowc --help' for usage)")
     .configureOutput({ writeOut: out, writeErr: err });
-  const setOpt = ['--set <NAME=VALUE>', 'override a let constant (repeatable)', parseSet, {}] as const;
+  // no default value: commander would print it in the help as '(default: {})'
+  const setOpt = ['--set <NAME=VALUE>', 'override a let constant (repeatable)', parseSet] as const;
   const threadsOpt = ['--threads <n>', `threads of the cpu backend (default: every core from ${PARALLEL_MIN_PARTICLES} particles on, else 1)`, parseThreads] as const;
 
   program
@@ -336,11 +341,11 @@ export async function main(argv: string[]): Promise<number> {
     .command('compile')
     .description('print a stage of the compilation')
     .argument('<spec>')
-    .option('--emit <what>', 'ast | ir | ir-text | plan | kernels', 'ir')
+    .option('--emit <what>', 'ast | ir | ir-text | plan | kernels (default: a short summary)')
     .option(...setOpt)
     .option('--timings', 'print the time of each compiler stage on stderr')
     .action((spec, opts) => {
-      if (!['ast', 'ir', 'ir-text', 'plan', 'kernels'].includes(opts.emit))
+      if (opts.emit !== undefined && !['ast', 'ir', 'ir-text', 'plan', 'kernels'].includes(opts.emit))
         throw new CommanderError(2, 'flowc.emit', `error: --emit must be one of ast, ir, ir-text, plan, kernels (got '${opts.emit}')\n`);
       code = cmdCompile(spec, opts);
     });
@@ -408,6 +413,10 @@ export async function main(argv: string[]): Promise<number> {
       out(`wrote ${file}; run it with: flowc run ${file} --plot --report\n`);
     });
 
+  // an absent --set is an empty set of overrides
+  program.hook('preAction', (_, action) => {
+    if (action.options.some((o) => o.long === '--set') && action.getOptionValue('set') === undefined) action.setOptionValue('set', {});
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return code;

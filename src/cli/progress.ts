@@ -17,6 +17,8 @@ export interface ProgressOptions {
   energy: string;
   /** no bar before the run has lasted this long (ms) */
   delayMs?: number;
+  /** the terminal type (default: $TERM); 'dumb' gets no bar */
+  term?: string;
 }
 
 export interface Progress {
@@ -29,7 +31,8 @@ export interface Progress {
 /** A bar for one run, or undefined when nothing may be shown (not a terminal, or quiet). */
 export function createProgress(options: ProgressOptions & { quiet?: boolean }): Progress | undefined {
   const stream = options.stream ?? process.stderr;
-  if (options.quiet || !stream.isTTY) return undefined;
+  // TERM=dumb: a terminal that cannot move the cursor (an editor's shell, a CI log) gets no bar
+  if (options.quiet || !stream.isTTY || (options.term ?? process.env.TERM) === 'dumb') return undefined;
   const delay = options.delayMs ?? 1000;
   const start = performance.now();
   let bar: cliProgress.SingleBar | undefined;
