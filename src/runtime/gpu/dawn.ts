@@ -62,6 +62,8 @@ async function install(): Promise<DawnResult> {
   try {
     dawn = require('webgpu') as DawnModule;
   } catch (e) {
+    if ((e as { code?: string }).code === 'MODULE_NOT_FOUND' && (e as Error).message.includes("'webgpu'"))
+      return { ok: false, reason: "Dawn (the npm package 'webgpu') is not installed: the gpu backend is an extra install; add it next to flowc with `npm install gpu.js@2.24.1 webgpu@0.6.2` (for a global flowc: `npm install -g gpu.js@2.24.1 webgpu@0.6.2`)" };
     return { ok: false, reason: `cannot load Dawn (the npm package 'webgpu'): ${(e as Error).message.split('\n')[0]}` };
   }
   const why: string[] = [];

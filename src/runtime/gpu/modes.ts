@@ -47,6 +47,18 @@ interface GpuJsModule {
 
 export const gpujs = (): GpuJsModule => require('gpu.js') as GpuJsModule;
 
+/**
+ * The gpu backend's packages are an extra install (package.json:
+ * peerDependencies, optional): a default install of flowc leaves out gpu.js
+ * and Dawn (npm 'webgpu', about 240 MB with gpu.js's own copy). How to add them.
+ */
+export const GPU_EXTRA = (what: string) =>
+  `${what} is not installed: the gpu backend is an extra install; add it next to flowc with \`npm install gpu.js@2.24.1 webgpu@0.6.2\` (for a global flowc: \`npm install -g gpu.js@2.24.1 webgpu@0.6.2\`)`;
+
+/** Whether a require failed because the module itself is absent (not one of its own files or native parts). */
+export const moduleMissing = (e: unknown, name: string): boolean =>
+  (e as { code?: string }).code === 'MODULE_NOT_FOUND' && (e as Error).message.includes(`'${name}'`);
+
 // ------------------------------------------------------------ probing
 
 export interface ModeProbe {
@@ -69,7 +81,13 @@ export function probeMode(mode: GpuMode): Promise<ModeProbe> {
 }
 
 async function probe(mode: GpuMode): Promise<ModeProbe> {
-  const { GPU } = gpujs();
+  let GPU: GpuJsModule['GPU'];
+  try {
+    ({ GPU } = gpujs());
+  } catch (e) {
+    if (moduleMissing(e, 'gpu.js')) return { mode, available: false, detail: GPU_EXTRA('gpu.js') };
+    throw e;
+  }
   switch (mode) {
     case 'cpu':
       return { mode, available: true, detail: 'gpu.js generated JavaScript (float64 arithmetic, float32 storage)', renderer: 'JavaScript' };

@@ -76,6 +76,9 @@ export async function openGpuBackend(compiled: Compiled, measures: MeasureData[]
   const probes = await Promise.all(GPU_MODES.map(probeMode));
   const available = probes.filter((p) => p.available);
   const unavailable = Object.fromEntries(probes.filter((p) => !p.available).map((p) => [p.mode, p.detail]));
+  // without gpu.js no mode runs: say what to install
+  if (!available.length)
+    throw new FlowError(error(file, undefined, `--backend gpu cannot run on this machine: ${[...new Set(probes.map((p) => p.detail))].join('; ')}`, ['`flowc doctor` lists what each mode needs']));
   const cut = truncated(measures, CALIBRATION_POINTS);
   const sizes = cut.map((m) => m.size);
   const key = [os.hostname(), os.cpus()[0]?.model ?? 'cpu', `flowc ${VERSION}`, available.map((p) => p.mode).join('+'), `points ${Math.round(Math.log2(Math.max(...sizes)))}`].join(' | ');
