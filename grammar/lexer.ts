@@ -8,7 +8,8 @@
 // Every token the parser sees has a `label` (`'='`, `a name`, ...) for the parser's
 // error messages.
 
-import { createToken, Lexer, type TokenType } from 'chevrotain';
+import type { TokenType } from 'chevrotain';
+import { createToken, Lexer } from './chevrotain.js';
 
 // ---------------------------------------------------------------- skipped
 
@@ -157,4 +158,9 @@ export const allTokens: TokenType[] = [
  * The lexer. parse() uses only the tokens' offsets and computes line/column
  * itself, with the same rule as spanAt (only `\n` ends a line).
  */
-export const flowLexer = new Lexer(allTokens);
+export const flowLexer = makeLexer(false);
+
+/** `validate`: chevrotain's checks of the token definitions (skipped at start-up; test/parser.test.ts runs them). */
+export function makeLexer(validate: boolean): InstanceType<typeof Lexer> {
+  return new Lexer(allTokens, { skipValidations: !validate });
+}

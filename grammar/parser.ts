@@ -12,17 +12,8 @@
 // The body of `E[...]` is the product that follows it: it runs over `*` and
 // `/` and stops at a binary `+`/`-`, a closing bracket, a comma or the end.
 
-import {
-  CstParser,
-  EOF,
-  tokenLabel,
-  type IParserErrorMessageProvider,
-  type IRecognitionException,
-  type ISerializedGast,
-  type IToken,
-  type Rule,
-  type TokenType,
-} from 'chevrotain';
+import type { IParserErrorMessageProvider, IRecognitionException, ISerializedGast, IToken, Rule, TokenType } from 'chevrotain';
+import { CstParser, EOF, tokenLabel } from './chevrotain.js';
 import type { Program } from '../src/compiler/ast.js';
 import { error, type Diagnostic } from '../src/compiler/diagnostics.js';
 import { Locator, toProgram } from './cst-to-ast.js';
@@ -88,9 +79,14 @@ const errorMessageProvider: IParserErrorMessageProvider = {
 
 // ---------------------------------------------------------------- grammar
 
-class FlowParser extends CstParser {
-  constructor() {
-    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: 'onlyOffset', errorMessageProvider });
+export class FlowParser extends CstParser {
+  /**
+   * `validate`: run chevrotain's grammar validations (ambiguities, left
+   * recursion, ...). They cost most of the parser's start-up, so flowc skips
+   * them; test/parser.test.ts builds a validating parser once.
+   */
+  constructor(validate = false) {
+    super(T.allTokens, { recoveryEnabled: true, nodeLocationTracking: 'onlyOffset', errorMessageProvider, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 

@@ -1,23 +1,16 @@
 // The programmatic entry points: compile a spec, run it, get the trace and
 // the positions back as arrays. The CLI is a thin layer over these.
 
-import fs from 'node:fs';
-import { compile as compileSource, type Compiled, type CompileResult } from './compiler/compile.js';
-import { error, FlowError, type Diagnostic } from './compiler/diagnostics.js';
+import type { Compiled } from './compiler/compile.js';
+import { error, type Diagnostic } from './compiler/diagnostics.js';
 import { CpuBackend, type Backend } from './runtime/backend-cpu.js';
 import { defaultThreads, ParallelCpuBackend, sharedCopy } from './runtime/backend-cpu-parallel.js';
 import { openGpuBackend, type GpuRequest } from './runtime/gpu/select.js';
-import { loadMeasures, type MeasureData } from './runtime/inputs.js';
+import type { MeasureData } from './runtime/inputs.js';
 import { simulate, type RunResult } from './runtime/simulate.js';
+import { compileOrThrow, prepareInputs, type FlowOptions } from './front.js';
 
-export interface FlowOptions {
-  /** `--set NAME=VALUE`: overrides of let constants */
-  set?: Record<string, number[]>;
-  /** `--steps N`: overrides the scheme's number of steps */
-  steps?: number;
-  /** `--seed N`: overrides the spec's seed */
-  seed?: number;
-}
+export { compileFile, compileOrThrow, prepareInputs, readSpec, type FlowOptions } from './front.js';
 
 export interface RunOptions extends FlowOptions {
   /** called after each step, with the energy at the latest record */
@@ -40,34 +33,6 @@ export interface FlowRun {
   /** wall-clock start and end of the run (ISO 8601, UTC) */
   started?: string;
   finished?: string;
-}
-
-export function readSpec(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new FlowError(error(file, undefined, code === 'ENOENT' ? `no such file` : code === 'EISDIR' ? 'is a folder, not a .flow file' : `cannot read: ${(e as Error).message}`));
-  }
-}
-
-/** Compile a .flow file; diagnostics are returned, not thrown. */
-export function compileFile(file: string, options: FlowOptions = {}): CompileResult & { source: string } {
-  const source = readSpec(file);
-  return { ...compileSource(source, { file, overrides: options.set, steps: options.steps, seed: options.seed }), source };
-}
-
-/** Compile, or throw the diagnostics as one FlowError. */
-export function compileOrThrow(file: string, options: FlowOptions = {}): { compiled: Compiled; source: string; warnings: Diagnostic[] } {
-  const r = compileFile(file, options);
-  const errors = r.diagnostics.filter((d) => d.severity === 'error');
-  if (!r.compiled || errors.length) throw new FlowError(errors.length ? errors : r.diagnostics);
-  return { compiled: r.compiled, source: r.source, warnings: r.diagnostics };
-}
-
-/** Load the measures of a compiled flow (sampling, CSV files): data errors surface here. */
-export function prepareInputs(compiled: Compiled): { measures: MeasureData[]; warnings: Diagnostic[] } {
-  return loadMeasures(compiled.ir);
 }
 
 export async function runCompiled(compiled: Compiled, options: RunOptions = {}, compileMs = 0): Promise<FlowRun> {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { printExpr } from '../grammar/cst-to-ast.js';
-import { flowLexer } from '../grammar/lexer.js';
-import { parse } from '../grammar/parser.js';
+import { flowLexer, makeLexer } from '../grammar/lexer.js';
+import { FlowParser, parse } from '../grammar/parser.js';
 import type { Decl, DeclOf, Expr } from '../src/compiler/ast.js';
 import { spanAt, type Span } from '../src/compiler/diagnostics.js';
 
@@ -244,7 +244,14 @@ describe('expressions', () => {
     expect(expr(source)).toBe(printed);
   });
 
-  describe('the body of E[...] is the product that follows it', () => {
+  describe('the grammar and the tokens pass chevrotain\'s validations (skipped at start-up)', () => {
+  it('builds a validating lexer and parser without definition errors', () => {
+    expect(() => makeLexer(true)).not.toThrow();
+    expect(() => new FlowParser(true)).not.toThrow();
+  });
+});
+
+describe('the body of E[...] is the product that follows it', () => {
     it.each([
       ['a * E[x~mu] b * c / d + e', '((a * (E[x ~ mu] ((b * c) / d))) + e)'],
       ['E[x~mu] V(x) + c * E[x~mu, y~mu] W(x, y)', '((E[x ~ mu] V(x)) + (c * (E[x ~ mu, y ~ mu] W(x, y))))'],

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runFile } from '../src/api.js';
+import { compileOrThrow, runFile } from '../src/api.js';
+import { loadMeasures } from '../src/runtime/inputs.js';
 import { flowc, ROOT, tempDir } from './helpers.js';
 
 const RECORD_SPEC = `flow record_space
@@ -116,5 +117,83 @@ describe('trace.csv and run.json', () => {
     expect(started).toBeGreaterThanOrEqual(before - 1000);
     expect(finished).toBeGreaterThanOrEqual(started);
     expect(finished).toBeLessThanOrEqual(Date.now());
+  });
+});
+
+describe('watching the energy', () => {
+  const KL = (step: number, extra = '') => `flow energy_rises
+seed 3
+particles mu in R^2: 40 ~ normal([0, 0], 2)
+sample nu in R^2: 30 ~ normal([1, 0], 0.5)
+kernel k(x, y) = exp(-|x - y|^2 / 2)
+energy F = 1/2 * mmd2(mu, nu; k)
+metric KL
+scheme euler(step = ${step}, steps = 40)
+record every 5: F
+${extra}`;
+
+  it('a gradient flow whose energy rises between two records says so once, with the first rise and a hint', () => {
+    const dir = tempDir({ 'big.flow': KL(200), 'small.flow': KL(0.5) });
+    const big = flowc(['run', 'big.flow', '--quiet', '--out', 'a'], { cwd: dir });
+    expect(big.code, big.stderr).toBe(0);
+    const trace = fs.readFileSync(path.join(dir, 'a', 'trace.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    const k = trace.findIndex((r, i) => i > 0 && r[2] > trace[i - 1][2]);
+    expect(k).toBeGreaterThan(0);
+    const lines = big.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe(
+      `big.flow: warning: F rose from ${Number(trace[k - 1][2].toPrecision(6))} at step ${trace[k - 1][0]} to ${Number(trace[k][2].toPrecision(6))} at step ${trace[k][0]} (the first rise between two records): a flow without noise or diffusion should not raise its energy; the step is probably too large, try a smaller step`,
+    );
+    // more rises follow (the trace oscillates) but the warning is given once
+    expect(trace.filter((r, i) => i > 0 && r[2] > trace[i - 1][2]).length).toBeGreaterThan(1);
+    const small = flowc(['run', 'small.flow', '--quiet', '--out', 'b'], { cwd: dir });
+    expect([small.code, small.stderr]).toEqual([0, '']);
+  });
+
+  it('noise injection may raise the energy: no warning', () => {
+    const dir = tempDir({
+      'noisy.flow': `flow noisy
+seed 3
+particles mu in R^2: 40 ~ normal([0, 0], 0.2)
+sample nu in R^2: 30 ~ normal([1, 0], 0.5)
+kernel k(x, y) = exp(-|x - y|^2 / 2)
+energy F = 1/2 * mmd2(mu, nu; k)
+noise 3
+scheme euler(step = 5, steps = 40)
+record every 5: F
+`,
+    });
+    const r = flowc(['run', 'noisy.flow', '--quiet', '--out', 'a'], { cwd: dir });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const F = fs.readFileSync(path.join(dir, 'a', 'trace.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
+    expect(F.some((f, i) => i > 0 && f > F[i - 1])).toBe(true);
+  });
+});
+
+describe('what the docs promise', () => {
+  it('named distribution arguments are honoured: normal(std = 0.01, mean = 10) has mean 10 and std 0.01', () => {
+    const dir = tempDir({
+      'd.flow': `flow named
+seed 9
+particles mu in R: 4000 ~ normal(std = 0.01, mean = 10)
+sample nu in R^2: 4000 ~ uniform(high = [1, 5], low = [0, 4])
+energy F = E[x ~ mu] x^2
+scheme euler(step = 0.1, steps = 1)
+`,
+    });
+    const { compiled } = compileOrThrow(path.join(dir, 'd.flow'));
+    const { measures } = loadMeasures(compiled.ir);
+    const x = measures.find((m) => m.name === 'mu')!.data;
+    const mean = x.reduce((s, v) => s + v, 0) / x.length;
+    const std = Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / (x.length - 1));
+    // standard errors: 0.01 / sqrt(4000) = 1.6e-4 for the mean, about 1.1 % for the std
+    expect(Math.abs(mean - 10)).toBeLessThan(1e-3);
+    expect(Math.abs(std / 0.01 - 1)).toBeLessThan(0.05);
+    const y = measures.find((m) => m.name === 'nu')!.data;
+    const col = (c: number) => Array.from({ length: y.length / 2 }, (_, i) => y[2 * i + c]);
+    expect(Math.min(...col(0))).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...col(0))).toBeLessThan(1);
+    expect(Math.min(...col(1))).toBeGreaterThanOrEqual(4);
+    expect(Math.max(...col(1))).toBeLessThan(5);
   });
 });

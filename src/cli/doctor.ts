@@ -6,26 +6,14 @@
 
 import os from 'node:os';
 import path from 'node:path';
-import { InvalidArgumentError } from 'commander';
 import { compile } from '../compiler/compile.js';
 import { GpuBackend } from '../runtime/backend-gpu.js';
-import { GPU_MODES, isGpuMode, probeMode } from '../runtime/gpu/modes.js';
-import { cacheFile, type GpuRequest } from '../runtime/gpu/select.js';
+import { GPU_MODES, probeMode } from '../runtime/gpu/modes.js';
+import { cacheFile } from '../runtime/gpu/select.js';
 import { loadMeasures } from '../runtime/inputs.js';
 
 /** `--backend cpu | gpu | gpu:MODE`, as given; gpuRequest() reads it. */
-export function parseBackend(text: string): string {
-  const [kind, mode, ...rest] = text.split(':');
-  if (kind === 'cpu' && mode === undefined) return text;
-  if (kind === 'gpu' && !rest.length && (mode === undefined || mode === 'auto' || isGpuMode(mode))) return text;
-  throw new InvalidArgumentError(`expected cpu, gpu or gpu:MODE with MODE one of auto, ${GPU_MODES.join(', ')}; got '${text}'`);
-}
-
-/** The gpu mode a parsed `--backend` asks for, or undefined for the cpu backend. */
-export function gpuRequest(backend: string): GpuRequest | undefined {
-  if (backend === 'cpu') return undefined;
-  return (backend.split(':')[1] ?? 'auto') as GpuRequest;
-}
+export { gpuRequest, parseBackend } from './backend-option.js';
 
 const STANDARD = `flow doctor
 particles mu in R^2: 4096 ~ normal(0, 1)

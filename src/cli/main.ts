@@ -5,16 +5,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { compileFile, compileOrThrow, prepareInputs, runCompiled, type FlowRun } from '../api.js';
+import type { FlowRun } from '../api.js';
+import { compileFile, compileOrThrow, prepareInputs } from '../front.js';
 import { FlowError, formatDiagnostic, type Diagnostic } from '../compiler/diagnostics.js';
-import { irJson, irText, kernelsText, planText, validateIr } from '../compiler/emit.js';
 import { PARALLEL_MIN_PARTICLES } from '../runtime/backend-cpu-parallel.js';
 import { ensureFreshDir } from '../runtime/files.js';
 import { VERSION, writeRunFolder } from '../run-folder.js';
 import type { FlowIR } from '../compiler/lower.js';
 import { spaceText } from '../compiler/columns.js';
 import { compareGolden, goldenPath, makeGolden, readGolden, DEFAULT_TOLERANCE } from './golden.js';
-import { cmdDoctor, gpuRequest, parseBackend } from './doctor.js';
+import { gpuRequest, parseBackend } from './backend-option.js';
 import { initSpec } from './init.js';
 import type { PlotOptions } from '../draw/plot.js';
 import { createProgress } from './progress.js';
@@ -84,6 +84,8 @@ const num = (x: number) => (Number.isFinite(x) ? x.toPrecision(6) : String(x));
 // Vega and resvg take a second to load: only the commands that draw load them.
 const plotModule = () => import('../draw/plot.js');
 const reportModule = () => import('../draw/report.js');
+// Nor do `check` and `compile` load the backends, the time loop or ajv (flowc check starts fast).
+const runCompiled = async (...args: Parameters<typeof import('../api.js').runCompiled>) => (await import('../api.js')).runCompiled(...args);
 
 /** What a plot or report could not show, as warnings (each once). */
 function reportNotes(dir: string, notes: string[]): void {
@@ -184,7 +186,7 @@ function cmdCheck(spec: string, opts: { set: Record<string, number[]> }): number
   return 0;
 }
 
-function cmdCompile(spec: string, opts: { emit?: string; set: Record<string, number[]>; timings?: boolean }): number {
+async function cmdCompile(spec: string, opts: { emit?: string; set: Record<string, number[]>; timings?: boolean }): Promise<number> {
   if (opts.emit === 'ast') {
     const r = compileFile(spec, { set: opts.set });
     if (!r.ast) throw new FlowError(r.diagnostics);
@@ -195,10 +197,12 @@ function cmdCompile(spec: string, opts: { emit?: string; set: Record<string, num
   const r = compileFile(spec, { set: opts.set });
   if (!r.compiled || r.diagnostics.some((d) => d.severity === 'error')) throw new FlowError(r.diagnostics);
   const c = r.compiled;
+  if (opts.emit === undefined) {
+    out(compileSummary(c, r.timings));
+    return 0;
+  }
+  const { irJson, irText, kernelsText, planText, validateIr } = await import('../compiler/emit.js');
   switch (opts.emit) {
-    case undefined:
-      out(compileSummary(c, r.timings));
-      return 0;
     case 'ir': {
       const json = irJson(c);
       const problems = validateIr(json);
@@ -344,10 +348,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--emit <what>', 'ast | ir | ir-text | plan | kernels (default: a short summary)')
     .option(...setOpt)
     .option('--timings', 'print the time of each compiler stage on stderr')
-    .action((spec, opts) => {
+    .action(async (spec, opts) => {
       if (opts.emit !== undefined && !['ast', 'ir', 'ir-text', 'plan', 'kernels'].includes(opts.emit))
         throw new CommanderError(2, 'flowc.emit', `error: --emit must be one of ast, ir, ir-text, plan, kernels (got '${opts.emit}')\n`);
-      code = cmdCompile(spec, opts);
+      code = await cmdCompile(spec, opts);
     });
   program
     .command('golden')
@@ -402,7 +406,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('doctor')
     .description('list the gpu.js modes this machine offers, why the others are missing, and a timing of each')
     .action(async () => {
-      code = await cmdDoctor(out);
+      code = await (await import('./doctor.js')).cmdDoctor(out);
     });
   program
     .command('init')
