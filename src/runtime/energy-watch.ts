@@ -1,8 +1,8 @@
-// Watching the energy at the records (docs/language.md, "When a run goes
-// wrong"). A flow without noise or diffusion is a gradient flow: its energy
-// should not rise. When it rises between two records, the run says so once,
-// with the first step where it happened (the usual cause is a step too
-// large for the scheme). A run whose energy has risen by more than
+// Watching the energy at the records (docs/language.md, "Diagnostics"). A
+// deterministic descent (no noise, diffusion or critic; not W2natural, whose
+// basis is random) should not raise its energy. When it rises between two
+// records, the run says so once, with the first step where it happened (the
+// usual cause is a step too large for the scheme). A run whose energy has risen by more than
 // DIVERGENCE_FACTOR times its size at step 0 is stopped as diverged before
 // its numbers overflow (the NaN/Inf checks stay as the last resort).
 

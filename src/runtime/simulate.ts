@@ -164,8 +164,10 @@ export async function simulate(
     return bad < 0 ? watch.check(n, observed[0]) : { step: n, quantity: trace.columns[bad], value: row[bad] };
   };
 
-  // a critic ascends F: only flows without noise, diffusion or critic must dissipate
-  const watch = new EnergyWatch(flow.energy.name, !flow.noise && !flow.diffusion && !flow.states.some((v) => v.role === 'critic'), backend.precision);
+  // only deterministic descents must dissipate: not with noise or diffusion, not with a
+  // critic (it ascends F), not under W2natural (KWNG draws a random basis each step)
+  const dissipative = !flow.noise && !flow.diffusion && !flow.states.some((v) => v.role === 'critic') && flow.metric.name !== 'W2natural';
+  const watch = new EnergyWatch(flow.energy.name, dissipative, backend.precision);
   let divergence = await record(0);
   let done = 0;
   t0 = performance.now();
