@@ -10,6 +10,7 @@
 
 import type { Node } from './ir.js';
 import * as ir from './ir.js';
+import { splat, type WasmReal } from './wasm-math.js';
 
 export type OpName =
   | 'add' | 'mul' | 'div' | 'neg' | 'pow'
@@ -27,6 +28,12 @@ export interface OpDef {
   partial(args: readonly Node[], k: number, self: Node): Node;
   /** JS source of the op applied to already-emitted operand expressions */
   js(args: string[]): string;
+  /**
+   * WebAssembly text of the op on 128-bit vectors (f64x2 or f32x4, per `t`)
+   * applied to already-emitted operand expressions (codegen-wasm.ts); the
+   * helpers it calls ($exp, $log, ...) are wasm-math.ts's.
+   */
+  wasm(args: string[], t: WasmReal): string;
   /** printed form for IR dumps */
   print?(args: string[]): string;
 }
@@ -38,12 +45,17 @@ const unary = (
   evaluate: (a: number) => number,
   partial: (a: Node, self: Node) => Node,
   js: (a: string) => string,
+  wasm: (a: string, t: WasmReal) => string,
 ): OpDef => ({
   arity: 1,
   evaluate: (x) => evaluate(x[0]),
   partial: (args, _k, self) => partial(args[0], self),
   js: (a) => js(a[0]),
+  wasm: (a, t) => wasm(a[0], t),
 });
+
+const one$ = (t: WasmReal) => splat(t, 1);
+const zero$ = (t: WasmReal) => splat(t, 0);
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
@@ -54,6 +66,7 @@ export const OPS: Record<OpName, OpDef> = {
     evaluate: ([a, b]) => a + b,
     partial: () => one(),
     js: ([a, b]) => `(${a} + ${b})`,
+    wasm: ([a, b], t) => `(${t.v}.add ${a} ${b})`,
   },
   mul: {
     arity: 2,
@@ -61,14 +74,16 @@ export const OPS: Record<OpName, OpDef> = {
     evaluate: ([a, b]) => a * b,
     partial: (args, k) => args[1 - k],
     js: ([a, b]) => `(${a} * ${b})`,
+    wasm: ([a, b], t) => `(${t.v}.mul ${a} ${b})`,
   },
   div: {
     arity: 2,
     evaluate: ([a, b]) => a / b,
     partial: ([a, b], k) => (k === 0 ? ir.div(one(), b) : ir.neg(ir.div(a, ir.mul(b, b)))),
     js: ([a, b]) => `(${a} / ${b})`,
+    wasm: ([a, b], t) => `(${t.v}.div ${a} ${b})`,
   },
-  neg: unary((a) => -a, () => ir.num(-1), (a) => `(-${a})`),
+  neg: unary((a) => -a, () => ir.num(-1), (a) => `(-${a})`, (a, t) => `(${t.v}.neg ${a})`),
   pow: {
     arity: 2,
     evaluate: ([a, b]) => (b === 2 ? a * a : Math.pow(a, b)),
@@ -77,25 +92,27 @@ export const OPS: Record<OpName, OpDef> = {
         ? ir.mul(b, ir.pow(a, ir.add(b, ir.num(-1))))
         : ir.mul(self, ir.op('log', [a])),
     js: ([a, b]) => (b === '2' ? `(${a} * ${a})` : `Math.pow(${a}, ${b})`),
+    wasm: ([a, b], t) => (b === splat(t, 2) ? `(${t.v}.mul ${a} ${a})` : `(call $pow ${a} ${b})`),
     print: ([a, b]) => `${a}^${b}`,
   },
-  exp: unary(Math.exp, (_a, self) => self, (a) => `Math.exp(${a})`),
-  log: unary(Math.log, (a) => ir.div(one(), a), (a) => `Math.log(${a})`),
-  sqrt: unary(Math.sqrt, (_a, self) => ir.div(ir.num(0.5), self), (a) => `Math.sqrt(${a})`),
-  abs: unary(Math.abs, (a) => ir.op('sign', [a]), (a) => `Math.abs(${a})`),
+  exp: unary(Math.exp, (_a, self) => self, (a) => `Math.exp(${a})`, (a) => `(call $exp ${a})`),
+  log: unary(Math.log, (a) => ir.div(one(), a), (a) => `Math.log(${a})`, (a) => `(call $log ${a})`),
+  sqrt: unary(Math.sqrt, (_a, self) => ir.div(ir.num(0.5), self), (a) => `Math.sqrt(${a})`, (a, t) => `(${t.v}.sqrt ${a})`),
+  abs: unary(Math.abs, (a) => ir.op('sign', [a]), (a) => `Math.abs(${a})`, (a, t) => `(${t.v}.abs ${a})`),
   // sign(0) = 0 (Math.sign(-0) is -0, which compares equal to 0)
-  sign: unary(Math.sign, zero, (a) => `Math.sign(${a})`),
-  floor: unary(Math.floor, zero, (a) => `Math.floor(${a})`),
-  sin: unary(Math.sin, (a) => ir.op('cos', [a]), (a) => `Math.sin(${a})`),
-  cos: unary(Math.cos, (a) => ir.neg(ir.op('sin', [a])), (a) => `Math.cos(${a})`),
-  tanh: unary(Math.tanh, (_a, self) => ir.add(one(), ir.neg(ir.mul(self, self))), (a) => `Math.tanh(${a})`),
+  sign: unary(Math.sign, zero, (a) => `Math.sign(${a})`, (a) => `(call $sign ${a})`),
+  floor: unary(Math.floor, zero, (a) => `Math.floor(${a})`, (a, t) => `(${t.v}.floor ${a})`),
+  sin: unary(Math.sin, (a) => ir.op('cos', [a]), (a) => `Math.sin(${a})`, (a) => `(call $sin ${a})`),
+  cos: unary(Math.cos, (a) => ir.neg(ir.op('sin', [a])), (a) => `Math.cos(${a})`, (a) => `(call $cos ${a})`),
+  tanh: unary(Math.tanh, (_a, self) => ir.add(one(), ir.neg(ir.mul(self, self))), (a) => `Math.tanh(${a})`, (a) => `(call $tanh ${a})`),
   sigmoid: unary(
     sigmoid,
     (_a, self) => ir.mul(self, ir.add(one(), ir.neg(self))),
     (a) => `(1 / (1 + Math.exp(-${a})))`,
+    (a, t) => `(${t.v}.div ${one$(t)} (${t.v}.add ${one$(t)} (call $exp (${t.v}.neg ${a}))))`,
   ),
-  relu: unary((a) => (a > 0 ? a : 0), (a) => ir.op('heaviside', [a]), (a) => `(${a} > 0 ? ${a} : 0)`),
-  heaviside: unary((a) => (a > 0 ? 1 : 0), zero, (a) => `(${a} > 0 ? 1 : 0)`),
+  relu: unary((a) => (a > 0 ? a : 0), (a) => ir.op('heaviside', [a]), (a) => `(${a} > 0 ? ${a} : 0)`, (a, t) => `(v128.and ${a} (${t.v}.gt ${a} ${zero$(t)}))`),
+  heaviside: unary((a) => (a > 0 ? 1 : 0), zero, (a) => `(${a} > 0 ? 1 : 0)`, (a, t) => `(v128.and ${one$(t)} (${t.v}.gt ${a} ${zero$(t)}))`),
   max: {
     arity: 2,
     commutative: true,
@@ -103,6 +120,7 @@ export const OPS: Record<OpName, OpDef> = {
     partial: ([a, b], k) =>
       k === 0 ? ir.op('ge', [a, b]) : ir.add(one(), ir.neg(ir.op('ge', [a, b]))),
     js: ([a, b]) => `Math.max(${a}, ${b})`,
+    wasm: ([a, b], t) => `(${t.v}.max ${a} ${b})`,
   },
   min: {
     arity: 2,
@@ -111,12 +129,14 @@ export const OPS: Record<OpName, OpDef> = {
     partial: ([a, b], k) =>
       k === 0 ? ir.op('ge', [b, a]) : ir.add(one(), ir.neg(ir.op('ge', [b, a]))),
     js: ([a, b]) => `Math.min(${a}, ${b})`,
+    wasm: ([a, b], t) => `(${t.v}.min ${a} ${b})`,
   },
   ge: {
     arity: 2,
     evaluate: ([a, b]) => (a >= b ? 1 : 0),
     partial: zero,
     js: ([a, b]) => `(${a} >= ${b} ? 1 : 0)`,
+    wasm: ([a, b], t) => `(v128.and ${one$(t)} (${t.v}.ge ${a} ${b}))`,
   },
   // Euclidean norm of its operands (the components of a vector)
   norm: {
@@ -124,6 +144,7 @@ export const OPS: Record<OpName, OpDef> = {
     evaluate: (xs) => Math.sqrt(xs.reduce((s, x) => s + x * x, 0)),
     partial: (args, k, self) => ir.op('divz', [args[k], self]),
     js: (xs) => `Math.sqrt(${xs.map((x) => `${x} * ${x}`).join(' + ')})`,
+    wasm: (xs, t) => `(${t.v}.sqrt ${xs.map((x) => `(${t.v}.mul ${x} ${x})`).reduce((acc, x) => `(${t.v}.add ${acc} ${x})`)})`,
     print: (xs) => `|${xs.join(', ')}|`,
   },
   // a / b, and 0 where b = 0 (the gradient of |v| at v = 0)
@@ -133,6 +154,7 @@ export const OPS: Record<OpName, OpDef> = {
     partial: ([a, b], k) =>
       k === 0 ? ir.op('divz', [one(), b]) : ir.neg(ir.op('divz', [a, ir.mul(b, b)])),
     js: ([a, b]) => `(${b} == 0 ? 0 : ${a} / ${b})`,
+    wasm: ([a, b], t) => `(v128.andnot (${t.v}.div ${a} ${b}) (${t.v}.eq ${b} ${zero$(t)}))`,
   },
 };
 

@@ -1,0 +1,270 @@
+// The default cpu backend: the plan's stages as one WebAssembly module with
+// 128-bit SIMD (codegen-wasm.ts; f64x2 in float64, f32x4 in float32),
+// assembled in memory by wabt, on one thread or on every core.
+//
+// Memory: one shared WebAssembly.Memory per run, sized once (it never
+// grows), laid out as codegen-wasm.ts's header says: parameters, every
+// measure slot as structure of arrays (component c of all points contiguous,
+// padded to a multiple of 4 points), stored buffers, one output array per
+// program. The time loop's arrays (positions, query points, weights, dab's
+// rows, parameters) stay plain float64 arrays on the host: each program run
+// copies the ones that move into the module's memory (O(N·d), converting to
+// float32 when asked) and copies its outputs back; fixed measures are copied
+// once. A step allocates nothing.
+//
+// Threads: as backend-cpu-parallel.ts, the domain of a stage is split into
+// chunks that the threads (the main one too) claim from a shared counter;
+// each worker (wasm-worker.ts) instantiates the same module on the same
+// memory. A point's sums are computed by the same code in the same order on
+// whichever thread: the results do not depend on the thread count.
+
+import { Worker } from 'node:worker_threads';
+import createWabt from 'wabt';
+import type { Compiled } from '../compiler/compile.js';
+import { WEIGHTS_MEASURE } from '../compiler/compile.js';
+import { F32, F64, generateWasmModule, wasmHeader, type WasmReal } from '../compiler/codegen-wasm.js';
+import { error, FlowError } from '../compiler/diagnostics.js';
+import { CG_MEASURE } from '../compiler/lower.js';
+import { QUERY, type Stage } from '../compiler/schedule.js';
+import { stageArrays, type FlowState } from './arrays.js';
+import type { Backend } from './backend-cpu.js';
+import type { MeasureData } from './inputs.js';
+import { WCTL, wasmWorkerMain, type WasmWorkerInit } from './wasm-worker.js';
+
+type Wabt = Awaited<ReturnType<typeof createWabt>>;
+let wabt: Promise<Wabt> | undefined;
+const modules = new Map<string, WebAssembly.Module>();
+
+/** Assemble WAT text into a compiled module (cached by the text). */
+export async function assemble(wat: string): Promise<WebAssembly.Module> {
+  const hit = modules.get(wat);
+  if (hit) return hit;
+  wabt ??= createWabt();
+  const w = await wabt;
+  const parsed = w.parseWat('flowc.wat', wat, { simd: true, threads: true });
+  try {
+    parsed.resolveNames();
+    // (wabt's validate() ignores the features given to parseWat; V8 validates the binary)
+    const module = new WebAssembly.Module(parsed.toBinary({}).buffer as Uint8Array<ArrayBuffer>);
+    modules.set(wat, module);
+    return module;
+  } finally {
+    parsed.destroy();
+  }
+}
+
+const WORKER_SOURCE = `(${String(wasmWorkerMain)})(require('node:worker_threads').workerData);`;
+const POLL_MS = 50;
+const CHUNKS_PER_THREAD = 16;
+const PAGE = 65536;
+
+type StageExport = (i0: number, i1: number, out: number) => void;
+type RealArray = Float64Array | Float32Array;
+
+interface Job {
+  id: number;
+  fn: StageExport;
+  /** domain points, or -1 for a closed stage */
+  size: number;
+  /** byte address of the program's outputs */
+  out: number;
+}
+
+interface Program {
+  jobs: Job[];
+  /** the outputs in the module's memory */
+  out: RealArray;
+}
+
+export interface WasmOptions {
+  threads: number;
+  precision: 'float64' | 'float32';
+}
+
+export class WasmCpuBackend implements Backend {
+  readonly name = 'cpu';
+  readonly precision: 'float64' | 'float32';
+  readonly params: Float64Array;
+  readonly state: FlowState;
+  readonly threads: number;
+  private readonly real: WasmReal;
+  private readonly programs = new Map<string, Program>();
+  private readonly P: RealArray;
+  /** slots the host rewrites between programs: host array (row-major) → module components */
+  private readonly moving: { src: Float64Array; dim: number; size: number; comps: RealArray[] }[] = [];
+  private readonly ctl: Int32Array;
+  private readonly workers: Worker[] = [];
+  private failure: FlowError | undefined;
+  private disposed = false;
+
+  /** Generate, assemble and start: the module, its memory, the workers. */
+  static async open(compiled: Compiled, measures: MeasureData[], positions: Float64Array, options: WasmOptions): Promise<WasmCpuBackend> {
+    const real = options.precision === 'float32' ? F32 : F64;
+    const stages = [...compiled.plan.setup, ...Object.values(compiled.plan.programs).flatMap((p) => p.stages)];
+    const module = await assemble(generateWasmModule(stages, compiled.layout, real));
+    return new WasmCpuBackend(compiled, measures, positions, options, real, module);
+  }
+
+  private constructor(compiled: Compiled, measures: MeasureData[], positions: Float64Array, options: WasmOptions, real: WasmReal, module: WebAssembly.Module) {
+    this.precision = options.precision;
+    this.threads = options.threads;
+    this.real = real;
+    const { layout, plan } = compiled;
+    const host = stageArrays(compiled, measures, positions, (n) => new Float64Array(n));
+    this.params = host.params;
+    this.state = host.state;
+    const hdr = wasmHeader(layout);
+    const bytes = real.bytes;
+    const pad = (n: number) => Math.ceil(n / 4) * 4;
+    const align = (a: number) => Math.ceil(a / 16) * 16;
+
+    // the memory map: [header | P | slot components | buffers | outputs]
+    let top = align(4 * hdr.words);
+    const take = (count: number) => {
+      const at = top;
+      top = align(top + pad(Math.max(count, 1)) * bytes);
+      return at;
+    };
+    const words: [number, number][] = [];
+    const pAt = take(this.params.length);
+    words.push([hdr.P, pAt]);
+    const slots = layout.slot.size;
+    const compAt: number[][] = [];
+    for (let k = 0; k < slots; k++) {
+      const n = host.S[k];
+      words.push([hdr.count(k), n]);
+      compAt.push(Array.from({ length: hdr.dims[k] }, (_, c) => {
+        const at = take(n);
+        words.push([hdr.comp(k, c), at]);
+        return at;
+      }));
+    }
+    plan.buffers.forEach((b, i) => words.push([hdr.buffer(i), take(host.sizeOf(b.domain))]));
+    const outAt = new Map<string, { at: number; length: number }>();
+    outAt.set('setup', { at: take(0), length: 0 });
+    for (const [name, p] of Object.entries(plan.programs)) {
+      const length = host.sizeOf(p.domain) * p.roots.length;
+      outAt.set(name, { at: take(length), length });
+    }
+    const pages = Math.ceil(top / PAGE) + 1;
+    if (pages > 65536) throw new FlowError(error(compiled.ir.file, undefined, `the cpu backend's memory would need ${(top / 2 ** 30).toFixed(1)} GiB, more than WebAssembly's 4 GiB`));
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const buf = memory.buffer;
+    const view = (at: number, n: number): RealArray => (bytes === 8 ? new Float64Array(buf, at, n) : new Float32Array(buf, at, n));
+    const header = new Int32Array(buf, 0, hdr.words);
+    for (const [w, value] of words) header[w] = value;
+    this.P = view(pAt, this.params.length);
+
+    // fixed measures once; the slots the host rewrites on every program run
+    const movingSlots = new Set([compiled.ir.particles, QUERY, WEIGHTS_MEASURE, CG_MEASURE].map((m) => layout.slot.get(m)).filter((k): k is number => k !== undefined));
+    for (let k = 0; k < slots; k++) {
+      const n = host.S[k];
+      const dim = hdr.dims[k];
+      const comps = compAt[k].map((at) => view(at, pad(n)));
+      const entry = { src: host.D[k], dim, size: n, comps };
+      if (movingSlots.has(k)) this.moving.push(entry);
+      else transpose(entry);
+    }
+
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    const fnOf = (id: number) => instance.exports[`s${id}`] as StageExport;
+    let id = 0;
+    const bind = (which: string, stages: Stage[]): Program => {
+      const o = outAt.get(which)!;
+      const jobs = stages.map((st): Job => ({ id, fn: fnOf(id++), size: st.domain === null ? -1 : host.sizeOf(st.domain), out: o.at }));
+      return { jobs, out: view(o.at, o.length) };
+    };
+    this.programs.set('setup', bind('setup', plan.setup));
+    for (const [name, p] of Object.entries(plan.programs)) this.programs.set(name, bind(name, p.stages));
+
+    this.ctl = new Int32Array(new SharedArrayBuffer(4 * WCTL.LENGTH));
+    const file = compiled.ir.file;
+    for (let index = 1; index < this.threads; index++) {
+      const workerData: WasmWorkerInit = { module, memory, ctl: this.ctl, slots: WCTL, stages: id };
+      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
+      worker.on('error', (e) => this.fail(file, `cpu worker thread ${index} failed: ${e instanceof Error ? e.message : String(e)}`));
+      worker.on('exit', (code) => {
+        if (!this.disposed) this.fail(file, `cpu worker thread ${index} exited unexpectedly (exit code ${code})`);
+      });
+      worker.unref();
+      this.workers.push(worker);
+    }
+  }
+
+  private fail(file: string, message: string): void {
+    this.failure ??= new FlowError(error(file, undefined, message));
+  }
+
+  async run(which: string, out: Float64Array): Promise<void> {
+    const program = this.programs.get(which);
+    if (!program) throw new Error(`internal: no program ${which}`);
+    this.P.set(this.params);
+    for (const m of this.moving) transpose(m);
+    for (const job of program.jobs) {
+      if (this.failure) throw this.failure;
+      if (job.size < 0 || this.workers.length === 0) job.fn(0, job.size < 0 ? 1 : job.size, job.out);
+      else await this.split(job);
+    }
+    if (program.out.length) out.set(program.out);
+  }
+
+  private async split(job: Job): Promise<void> {
+    const { ctl } = this;
+    const size = job.size;
+    const chunk = Math.max(1, Math.ceil(size / (CHUNKS_PER_THREAD * this.threads)));
+    ctl[WCTL.JOB] = job.id;
+    ctl[WCTL.SIZE] = size;
+    ctl[WCTL.CHUNK] = chunk;
+    ctl[WCTL.OUT] = job.out;
+    Atomics.store(ctl, WCTL.NEXT, 0);
+    Atomics.store(ctl, WCTL.DONE, 0);
+    Atomics.add(ctl, WCTL.GEN, 1);
+    Atomics.notify(ctl, WCTL.GEN);
+    for (let i0; (i0 = Atomics.add(ctl, WCTL.NEXT, chunk)) < size; ) job.fn(i0, Math.min(i0 + chunk, size), job.out);
+    const need = this.workers.length;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const done = Atomics.load(ctl, WCTL.DONE);
+      if (done === need && !Atomics.load(ctl, WCTL.FAIL)) return;
+      if (done === need || Atomics.wait(ctl, WCTL.DONE, done, POLL_MS) === 'timed-out') await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  setup(): Promise<void> {
+    return this.run('setup', new Float64Array(0));
+  }
+
+  velocity(out: Float64Array): Promise<void> {
+    return this.run('velocity', out);
+  }
+
+  observe(out: Float64Array): Promise<void> {
+    return this.run('observe', out);
+  }
+
+  describe(): Record<string, unknown> {
+    return { threads: this.threads, kernels: `wasm simd128 ${this.real.v}` };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    Atomics.store(this.ctl, WCTL.JOB, WCTL.STOP);
+    Atomics.add(this.ctl, WCTL.GEN, 1);
+    Atomics.notify(this.ctl, WCTL.GEN);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** Copy row-major points into the module's per-component arrays. */
+function transpose(m: { src: Float64Array; dim: number; size: number; comps: RealArray[] }): void {
+  const { src, dim, size, comps } = m;
+  if (dim === 1) {
+    comps[0].set(src.subarray(0, size));
+    return;
+  }
+  for (let c = 0; c < dim; c++) {
+    const dst = comps[c];
+    for (let i = 0, o = c; i < size; i++, o += dim) dst[i] = src[o];
+  }
+}
