@@ -9,16 +9,18 @@
 // Every value is a v128. Inside a reduction's inner loop the lanes are
 // consecutive points j, j+1 (, j+2, j+3) of the reduced measure; everywhere
 // else (parameters, the outer point i, inline nested loops) every lane holds
-// the same number. The loop over j runs over whole vectors; the last one,
-// when the measure's size is not a multiple of the lanes, is masked (the
-// summand of a lane past the end is replaced by +0 with a bit mask), so the
-// body is emitted once. Each lane sums its own points in order and the lanes
-// are added in a fixed order: a point's sums do not depend on the threads.
+// the same number. The loop over j runs over whole vectors; then, when the
+// measure's size is not a multiple of the lanes, the body runs once more on
+// the last partial vector with the summands of the lanes past the end
+// replaced by +0 (a bit mask). Each lane sums its own points in order and the
+// lanes are added in a fixed order: a point's sums do not depend on the
+// threads. exp, log, ... are expanded inline (wasm-math.ts): a call with
+// v128 operands costs V8 as much as the exp itself.
 //
 // Memory: a header of i32 words at address 0 (wasmHeader) gives the byte
 // address of the parameters, the size of each measure slot, the address of
 // each component of each slot (structure of arrays: component c of every
-// point contiguous, padded to a multiple of 4 points) and of each stored
+// point contiguous, padded to a multiple of PAD_POINTS) and of each stored
 // buffer. A stage function `s<k>(i0, i1, out)` computes domain points
 // [i0, i1) and writes OUT[i * K + k] at byte address `out`.
 //
@@ -30,9 +32,12 @@ import type { Node } from './ir.js';
 import { OPS } from './ops.js';
 import type { Layout } from './codegen-emit.js';
 import type { Stage } from './schedule.js';
-import { mathHelpers, splat, type WasmReal } from './wasm-math.js';
+import { splat, type WasmCtx, type WasmReal } from './wasm-math.js';
 
 export { F32, F64, type WasmReal } from './wasm-math.js';
+
+/** Every measure slot and buffer is padded to a multiple of this many points (the last vector reads past the end; its lanes there are masked). */
+export const PAD_POINTS = 4;
 
 /** Word indices (i32, address 4 × word) of the memory header the runtime fills and the kernels read. */
 export interface WasmHeader {
@@ -122,10 +127,19 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
     for (let d = chain.length - 1; d >= 0; d--) if (chain[d].binds.has(id)) return d;
     throw new Error(`internal: unbound point variable ${id}`);
   };
-  const place = (chain: Scope[], depth: number, id: number, code: string) => {
+  let fresh = 0;
+  const ctx = (): WasmCtx => ({
+    lines: [],
+    fresh: () => {
+      const local = `m${fresh++}`;
+      locals.set(local, 'v128');
+      return local;
+    },
+  });
+  const place = (chain: Scope[], depth: number, id: number, code: string, pending: string[] = []) => {
     const local = `t${tmp++}`;
     locals.set(local, 'v128');
-    chain[depth].lines.push(`(local.set $${local} ${code})`);
+    chain[depth].lines.push(...pending, `(local.set $${local} ${code})`);
     chain[depth].memo.set(id, get(local));
     return { code: get(local), depth };
   };
@@ -165,7 +179,9 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
         }
         const args = n.args.map((a) => emit(a, chain));
         const depth = Math.max(0, ...args.map((a) => a.depth));
-        return place(chain, depth, n.id, OPS[n.op].wasm(args.map((a) => a.code), t));
+        const c = ctx();
+        const code = OPS[n.op].wasm(args.map((a) => a.code), t, c);
+        return place(chain, depth, n.id, code, c.lines);
       }
       case 'expect':
         return inlineLoop(n, chain);
@@ -211,10 +227,6 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
   const outer = scope();
   if (stage.domain !== null && stage.v !== null) outer.binds.set(stage.v, { slot: slotOf(stage.domain), offset: 'ib', vec: false });
   const chainOuter = [pre, outer];
-  const tailMask =
-    lanes === 2
-      ? `(i64x2.lt_s (v128.const i64x2 0 1) (i64x2.splat (i64.extend_i32_s (i32.sub %N% ${get('j')}))))`
-      : `(i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub %N% ${get('j')})))`;
   const hsum = (a: string) => {
     const lane = (k: number) => `(${v}.extract_lane ${k} ${get(a)})`;
     return lanes === 2 ? `(${s}.add ${lane(0)} ${lane(1)})` : `(${s}.add (${s}.add ${lane(0)} ${lane(1)}) (${s}.add ${lane(2)} ${lane(3)}))`;
@@ -229,19 +241,33 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
     const w = weightOf(m, bind);
     const size = count(slotOf(m));
     const k = ++reductions;
+    const add = (masked: boolean) =>
+      r.buffers.map((b, i) => {
+        const term = w ? `(${v}.mul ${w} ${codes[i]})` : codes[i];
+        return `(local.set $a${b} (${v}.add ${get(`a${b}`)} ${masked ? `(v128.and ${term} ${get('mask')})` : term}))`;
+      });
     for (const b of r.buffers) locals.set(`a${b}`, 'v128');
+    const tail =
+      lanes === 2
+        ? `(i64x2.lt_s (v128.const i64x2 0 1) (i64x2.splat (i64.extend_i32_s (i32.sub ${size} ${get('j')}))))`
+        : `(i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub ${size} ${get('j')})))`;
+    // whole vectors, then at most one vector with its lanes past the end masked out (the body twice: no mask in the main loop)
     outer.lines.push(
       ...r.buffers.map((b) => `(local.set $a${b} ${zero})`),
       `(local.set $j (i32.const 0))`,
-      `(local.set $mask (v128.const i32x4 -1 -1 -1 -1))`,
       `(block $rd${k} (loop $rl${k}`,
-      `  (br_if $rd${k} (i32.ge_s ${get('j')} ${size}))`,
-      `  (if (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}) (then (local.set $mask ${tailMask.replace('%N%', size)})))`,
+      `  (br_if $rd${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}))`,
       `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
       ...loop.lines.map((l) => '  ' + l),
-      ...r.buffers.map((b, i) => `  (local.set $a${b} (${v}.add ${get(`a${b}`)} (v128.and ${w ? `(${v}.mul ${w} ${codes[i]})` : codes[i]} ${get('mask')})))`),
+      ...add(false).map((l) => '  ' + l),
       `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
       `  (br $rl${k})))`,
+      `(if (i32.lt_s ${get('j')} ${size}) (then`,
+      `  (local.set $mask ${tail})`,
+      `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
+      ...loop.lines.map((l) => '  ' + l),
+      ...add(true).map((l) => '  ' + l),
+      `))`,
       ...r.buffers.map((b) => `(local.set $a${b} (${v}.splat ${hsum(`a${b}`)}))`),
       ...(w ? [] : r.buffers.map((b) => normalise(`a${b}`, size))),
     );
@@ -275,12 +301,11 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
   ].join('\n');
 }
 
-/** The module of a plan's stages, each exported as `s<index>`, with the maths helpers; memory imported as env.memory (shared). */
+/** The module of a plan's stages, each exported as `s<index>`; memory imported as env.memory (shared). */
 export function generateWasmModule(stages: readonly Stage[], layout: Layout, t: WasmReal): string {
   return [
     '(module',
     '(import "env" "memory" (memory 1 65536 shared))',
-    mathHelpers(t),
     ...stages.map((st, k) => generateWasmStage(st, layout, t, `s${k}`)),
     ')',
   ].join('\n');

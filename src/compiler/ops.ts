@@ -10,7 +10,7 @@
 
 import type { Node } from './ir.js';
 import * as ir from './ir.js';
-import { splat, type WasmReal } from './wasm-math.js';
+import { expand, splat, type WasmCtx, type WasmReal } from './wasm-math.js';
 
 export type OpName =
   | 'add' | 'mul' | 'div' | 'neg' | 'pow'
@@ -30,10 +30,10 @@ export interface OpDef {
   js(args: string[]): string;
   /**
    * WebAssembly text of the op on 128-bit vectors (f64x2 or f32x4, per `t`)
-   * applied to already-emitted operand expressions (codegen-wasm.ts); the
-   * helpers it calls ($exp, $log, ...) are wasm-math.ts's.
+   * applied to already-emitted operand expressions (codegen-wasm.ts); exp,
+   * log, ... are wasm-math.ts's expansions, whose lines go to `c`.
    */
-  wasm(args: string[], t: WasmReal): string;
+  wasm(args: string[], t: WasmReal, c: WasmCtx): string;
   /** printed form for IR dumps */
   print?(args: string[]): string;
 }
@@ -45,13 +45,13 @@ const unary = (
   evaluate: (a: number) => number,
   partial: (a: Node, self: Node) => Node,
   js: (a: string) => string,
-  wasm: (a: string, t: WasmReal) => string,
+  wasm: (a: string, t: WasmReal, c: WasmCtx) => string,
 ): OpDef => ({
   arity: 1,
   evaluate: (x) => evaluate(x[0]),
   partial: (args, _k, self) => partial(args[0], self),
   js: (a) => js(a[0]),
-  wasm: (a, t) => wasm(a[0], t),
+  wasm: (a, t, c) => wasm(a[0], t, c),
 });
 
 const one$ = (t: WasmReal) => splat(t, 1);
@@ -92,24 +92,24 @@ export const OPS: Record<OpName, OpDef> = {
         ? ir.mul(b, ir.pow(a, ir.add(b, ir.num(-1))))
         : ir.mul(self, ir.op('log', [a])),
     js: ([a, b]) => (b === '2' ? `(${a} * ${a})` : `Math.pow(${a}, ${b})`),
-    wasm: ([a, b], t) => (b === splat(t, 2) ? `(${t.v}.mul ${a} ${a})` : `(call $pow ${a} ${b})`),
+    wasm: ([a, b], t, c) => (b === splat(t, 2) ? `(${t.v}.mul ${a} ${a})` : expand('pow', t, [a, b], c)),
     print: ([a, b]) => `${a}^${b}`,
   },
-  exp: unary(Math.exp, (_a, self) => self, (a) => `Math.exp(${a})`, (a) => `(call $exp ${a})`),
-  log: unary(Math.log, (a) => ir.div(one(), a), (a) => `Math.log(${a})`, (a) => `(call $log ${a})`),
+  exp: unary(Math.exp, (_a, self) => self, (a) => `Math.exp(${a})`, (a, t, c) => expand('exp', t, [a], c)),
+  log: unary(Math.log, (a) => ir.div(one(), a), (a) => `Math.log(${a})`, (a, t, c) => expand('log', t, [a], c)),
   sqrt: unary(Math.sqrt, (_a, self) => ir.div(ir.num(0.5), self), (a) => `Math.sqrt(${a})`, (a, t) => `(${t.v}.sqrt ${a})`),
   abs: unary(Math.abs, (a) => ir.op('sign', [a]), (a) => `Math.abs(${a})`, (a, t) => `(${t.v}.abs ${a})`),
   // sign(0) = 0 (Math.sign(-0) is -0, which compares equal to 0)
-  sign: unary(Math.sign, zero, (a) => `Math.sign(${a})`, (a) => `(call $sign ${a})`),
+  sign: unary(Math.sign, zero, (a) => `Math.sign(${a})`, (a, t, c) => expand('sign', t, [a], c)),
   floor: unary(Math.floor, zero, (a) => `Math.floor(${a})`, (a, t) => `(${t.v}.floor ${a})`),
-  sin: unary(Math.sin, (a) => ir.op('cos', [a]), (a) => `Math.sin(${a})`, (a) => `(call $sin ${a})`),
-  cos: unary(Math.cos, (a) => ir.neg(ir.op('sin', [a])), (a) => `Math.cos(${a})`, (a) => `(call $cos ${a})`),
-  tanh: unary(Math.tanh, (_a, self) => ir.add(one(), ir.neg(ir.mul(self, self))), (a) => `Math.tanh(${a})`, (a) => `(call $tanh ${a})`),
+  sin: unary(Math.sin, (a) => ir.op('cos', [a]), (a) => `Math.sin(${a})`, (a, t, c) => expand('sin', t, [a], c)),
+  cos: unary(Math.cos, (a) => ir.neg(ir.op('sin', [a])), (a) => `Math.cos(${a})`, (a, t, c) => expand('cos', t, [a], c)),
+  tanh: unary(Math.tanh, (_a, self) => ir.add(one(), ir.neg(ir.mul(self, self))), (a) => `Math.tanh(${a})`, (a, t, c) => expand('tanh', t, [a], c)),
   sigmoid: unary(
     sigmoid,
     (_a, self) => ir.mul(self, ir.add(one(), ir.neg(self))),
     (a) => `(1 / (1 + Math.exp(-${a})))`,
-    (a, t) => `(${t.v}.div ${one$(t)} (${t.v}.add ${one$(t)} (call $exp (${t.v}.neg ${a}))))`,
+    (a, t, c) => `(${t.v}.div ${one$(t)} (${t.v}.add ${one$(t)} ${expand('exp', t, [`(${t.v}.neg ${a})`], c)}))`,
   ),
   relu: unary((a) => (a > 0 ? a : 0), (a) => ir.op('heaviside', [a]), (a) => `(${a} > 0 ? ${a} : 0)`, (a, t) => `(v128.and ${a} (${t.v}.gt ${a} ${zero$(t)}))`),
   heaviside: unary((a) => (a > 0 ? 1 : 0), zero, (a) => `(${a} > 0 ? 1 : 0)`, (a, t) => `(v128.and ${one$(t)} (${t.v}.gt ${a} ${zero$(t)}))`),

@@ -5,7 +5,7 @@
 // Memory: one shared WebAssembly.Memory per run, sized once (it never
 // grows), laid out as codegen-wasm.ts's header says: parameters, every
 // measure slot as structure of arrays (component c of all points contiguous,
-// padded to a multiple of 4 points), stored buffers, one output array per
+// padded to PAD_POINTS), stored buffers, one output array per
 // program. The time loop's arrays (positions, query points, weights, dab's
 // rows, parameters) stay plain float64 arrays on the host: each program run
 // copies the ones that move into the module's memory (O(N·d), converting to
@@ -22,7 +22,7 @@ import { Worker } from 'node:worker_threads';
 import createWabt from 'wabt';
 import type { Compiled } from '../compiler/compile.js';
 import { WEIGHTS_MEASURE } from '../compiler/compile.js';
-import { F32, F64, generateWasmModule, wasmHeader, type WasmReal } from '../compiler/codegen-wasm.js';
+import { F32, F64, generateWasmModule, PAD_POINTS, wasmHeader, type WasmReal } from '../compiler/codegen-wasm.js';
 import { error, FlowError } from '../compiler/diagnostics.js';
 import { CG_MEASURE } from '../compiler/lower.js';
 import { QUERY, type Stage } from '../compiler/schedule.js';
@@ -93,6 +93,8 @@ export class WasmCpuBackend implements Backend {
   /** slots the host rewrites between programs: host array (row-major) → module components */
   private readonly moving: { src: Float64Array; dim: number; size: number; comps: RealArray[] }[] = [];
   private readonly ctl: Int32Array;
+  /** the module's memory (shared with the workers) */
+  readonly memory: WebAssembly.Memory;
   private readonly workers: Worker[] = [];
   private failure: FlowError | undefined;
   private disposed = false;
@@ -115,7 +117,7 @@ export class WasmCpuBackend implements Backend {
     this.state = host.state;
     const hdr = wasmHeader(layout);
     const bytes = real.bytes;
-    const pad = (n: number) => Math.ceil(n / 4) * 4;
+    const pad = (n: number) => Math.ceil(n / PAD_POINTS) * PAD_POINTS;
     const align = (a: number) => Math.ceil(a / 16) * 16;
 
     // the memory map: [header | P | slot components | buffers | outputs]
@@ -149,6 +151,7 @@ export class WasmCpuBackend implements Backend {
     const pages = Math.ceil(top / PAGE) + 1;
     if (pages > 65536) throw new FlowError(error(compiled.ir.file, undefined, `the cpu backend's memory would need ${(top / 2 ** 30).toFixed(1)} GiB, more than WebAssembly's 4 GiB`));
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.memory = memory;
     const buf = memory.buffer;
     const view = (at: number, n: number): RealArray => (bytes === 8 ? new Float64Array(buf, at, n) : new Float32Array(buf, at, n));
     const header = new Int32Array(buf, 0, hdr.words);
