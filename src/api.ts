@@ -2,10 +2,11 @@
 // the positions back as arrays. The CLI is a thin layer over these.
 
 import type { Compiled } from './compiler/compile.js';
-import { error, type Diagnostic } from './compiler/diagnostics.js';
+import { error, FlowError, type Diagnostic } from './compiler/diagnostics.js';
 import { CpuBackend, type Backend } from './runtime/backend-cpu.js';
 import { defaultThreads, ParallelCpuBackend, sharedCopy } from './runtime/backend-cpu-parallel.js';
 import { openGpuBackend, type GpuRequest } from './runtime/gpu/select.js';
+import { WasmCpuBackend } from './runtime/backend-wasm.js';
 import type { MeasureData } from './runtime/inputs.js';
 import { simulate, type RunResult } from './runtime/simulate.js';
 import { compileOrThrow, prepareInputs, type FlowOptions } from './front.js';
@@ -19,6 +20,10 @@ export interface RunOptions extends FlowOptions {
   threads?: number;
   /** `--backend gpu[:MODE]`: run the reduction stages as gpu.js kernels (float32); default the cpu backend */
   gpu?: GpuRequest;
+  /** the cpu backend's kernels: WebAssembly SIMD (`--backend cpu`, the default) or generated JavaScript (`--backend cpu:js`) */
+  kernels?: 'wasm' | 'js';
+  /** `--precision`: float64 (default) or float32 (the WebAssembly cpu backend only) */
+  precision?: 'float64' | 'float32';
 }
 
 export interface FlowRun {
@@ -42,15 +47,19 @@ export async function runCompiled(compiled: Compiled, options: RunOptions = {}, 
   const particles = measures.find((m) => m.name === compiled.ir.particles);
   // a flow of states: the threads by its largest measure (the models' samples)
   const threads = options.gpu ? 1 : (options.threads ?? defaultThreads(particles?.size ?? Math.max(...measures.map((m) => m.size))));
-  // on several threads, the positions simulate() updates live in shared memory
+  const js = !options.gpu && options.kernels === 'js';
+  if (options.precision === 'float32' && js) throw new FlowError(error(compiled.ir.file, undefined, '--precision float32 needs the WebAssembly cpu backend (--backend cpu), not cpu:js'));
+  // on several threads, the JS backend's positions live in shared memory (the wasm backend copies them into its own)
   const initial = particles?.data ?? new Float64Array(0);
-  const positions = threads > 1 ? sharedCopy(initial) : initial.slice();
+  const positions = js && threads > 1 ? sharedCopy(initial) : initial.slice();
   const inputs = performance.now() - t0;
   const backend: Backend = options.gpu
     ? await openGpuBackend(compiled, measures, positions, options.gpu)
-    : threads > 1
-      ? new ParallelCpuBackend(compiled, measures, positions, threads)
-      : new CpuBackend(compiled, measures, positions);
+    : !js
+      ? await WasmCpuBackend.open(compiled, measures, positions, { threads, precision: options.precision ?? 'float64' })
+      : threads > 1
+        ? new ParallelCpuBackend(compiled, measures, positions, threads)
+        : new CpuBackend(compiled, measures, positions);
   let result: RunResult;
   try {
     result = await simulate(compiled, measures, positions, backend, { onStep: options.onStep });

@@ -12,7 +12,7 @@ import { GPU_MODES, probeMode } from '../runtime/gpu/modes.js';
 import { cacheFile } from '../runtime/gpu/select.js';
 import { loadMeasures } from '../runtime/inputs.js';
 
-/** `--backend cpu | gpu | gpu:MODE`, as given; gpuRequest() reads it. */
+/** `--backend cpu | cpu:js | gpu | gpu:MODE`, as given; gpuRequest() reads it. */
 export { gpuRequest, parseBackend } from './backend-option.js';
 
 const STANDARD = `flow doctor

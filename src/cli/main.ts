@@ -122,7 +122,7 @@ function divergenceDiagnostic(file: string, run: FlowRun): Diagnostic | undefine
   };
 }
 
-async function cmdRun(spec: string, opts: { out?: string; set: Record<string, number[]>; steps?: number; seed?: number; threads?: number; backend: string; force?: boolean; quiet?: boolean; plot?: boolean; report?: boolean }): Promise<number> {
+async function cmdRun(spec: string, opts: { out?: string; set: Record<string, number[]>; steps?: number; seed?: number; threads?: number; backend: string; precision: 'float64' | 'float32'; force?: boolean; quiet?: boolean; plot?: boolean; report?: boolean }): Promise<number> {
   const t0 = performance.now();
   const { compiled, warnings } = compileOrThrow(spec, { set: opts.set, steps: opts.steps, seed: opts.seed });
   const compileMs = performance.now() - t0;
@@ -132,7 +132,7 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
   const progress = createProgress({ quiet: opts.quiet, energy: compiled.ir.energy.name });
   let run: FlowRun;
   try {
-    run = await runCompiled(compiled, { set: opts.set, steps: opts.steps, threads: opts.threads, gpu: gpuRequest(opts.backend), onStep: progress?.onStep }, compileMs);
+    run = await runCompiled(compiled, { set: opts.set, steps: opts.steps, threads: opts.threads, gpu: gpuRequest(opts.backend), kernels: opts.backend === 'cpu:js' ? 'js' : 'wasm', precision: opts.precision, onStep: progress?.onStep }, compileMs);
   } finally {
     progress?.stop();
   }
@@ -148,7 +148,7 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
   if (!opts.quiet) {
     out(`flowc ${c.flow.name}${c.flow.title ? ` — ${c.flow.title}` : ''}\n`);
     if (run.backend.why) out(`  backend    ${run.backend.name} (${run.backend.precision}): ${run.backend.why}\n`);
-    else out(`  backend    ${run.backend.name} (${run.backend.precision}, ${run.backend.threads} thread${run.backend.threads === 1 ? '' : 's'})\n`);
+    else out(`  backend    ${run.backend.name} (${run.backend.precision}, ${run.backend.threads} thread${run.backend.threads === 1 ? '' : 's'}${run.backend.kernels ? `, ${run.backend.kernels}` : ''})\n`);
     const how = `metric ${metricText(c.metric)}, ${c.scheme.name} step ${c.scheme.step}, ${run.result.steps}/${c.scheme.steps} steps`;
     if (p) out(`  particles  ${p.name}: ${p.size} points in ${spaceText(c.measures.find((m) => m.name === p.name)!.type)}; ${how}\n`);
     else {
@@ -283,6 +283,11 @@ async function cmdTest(paths: string[], opts: { threads?: number }): Promise<num
   return failed ? 1 : 0;
 }
 
+function parsePrecision(text: string): 'float64' | 'float32' {
+  if (text === 'float64' || text === 'float32') return text;
+  throw new InvalidArgumentError(`expected float64 or float32; got '${text}'`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const program = new Command('flowc')
@@ -303,7 +308,8 @@ export async function main(argv: string[]): Promise<number> {
     .option(...setOpt)
     .option('--steps <n>', 'override the number of steps', parseCount)
     .option('--seed <n>', "override the spec's seed", parseCount)
-    .option('--backend <name>', 'cpu, or gpu[:auto|webgpu|headlessgl|webasm|cpu] (gpu.js kernels, float32; see flowc doctor)', parseBackend, 'cpu')
+    .option('--backend <name>', 'cpu (WebAssembly SIMD on every core), cpu:js (generated JavaScript, float64), or gpu[:auto|webgpu|headlessgl|webasm|cpu] (gpu.js kernels, float32; see flowc doctor)', parseBackend, 'cpu')
+    .option('--precision <p>', 'float64 or float32 (the cpu backend\'s WebAssembly kernels: f64x2 or f32x4)', parsePrecision, 'float64')
     .option(...threadsOpt)
     .option('--force', 'overwrite the files of an existing output folder')
     .option('--quiet', 'print nothing but errors (and no progress bar)')

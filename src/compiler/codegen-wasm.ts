@@ -185,6 +185,28 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       }
       case 'expect':
         return inlineLoop(n, chain);
+      case 'skip': {
+        // distinct pairs: the pair of a point with itself adds 0 (its body,
+        // possibly infinite there, is computed and masked out). Both points
+        // are of one measure, so equal indices are equal byte offsets; a
+        // point of the inner loop has one offset per lane.
+        const da = depthOfVar(chain, n.a);
+        const db = depthOfVar(chain, n.b);
+        const A = chain[da].binds.get(n.a)!;
+        const B = chain[db].binds.get(n.b)!;
+        const body = emit(n.body, chain);
+        const depth = Math.max(da, db, body.depth);
+        if (A.vec && B.vec) throw new Error('internal: a distinct pair of two lane points');
+        if (!A.vec && !B.vec) return place(chain, depth, n.id, `(select (result v128) ${zero} ${body.code} (i32.eq ${get(A.offset)} ${get(B.offset)}))`);
+        const [lane, one] = A.vec ? [A, B] : [B, A];
+        const steps = Array.from({ length: lanes }, (_, k) => k * bytes).join(' ');
+        const offsets =
+          lanes === 2
+            ? `(i64x2.add (i64x2.splat (i64.extend_i32_u ${get(lane.offset)})) (v128.const i64x2 ${steps}))`
+            : `(i32x4.add (i32x4.splat ${get(lane.offset)}) (v128.const i32x4 ${steps}))`;
+        const same = lanes === 2 ? `(i64x2.eq ${offsets} (i64x2.splat (i64.extend_i32_u ${get(one.offset)})))` : `(i32x4.eq ${offsets} (i32x4.splat ${get(one.offset)}))`;
+        return place(chain, depth, n.id, `(v128.bitselect ${zero} ${body.code} ${same})`);
+      }
       default:
         return ir.assertNever(n);
     }

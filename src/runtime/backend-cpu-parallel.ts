@@ -66,7 +66,7 @@ interface Job {
 }
 
 export class ParallelCpuBackend implements Backend {
-  readonly name = 'cpu';
+  readonly name = 'cpu:js';
   readonly precision = 'float64' as const;
   readonly params: Float64Array;
   readonly state: FlowState;
@@ -196,7 +196,7 @@ export class ParallelCpuBackend implements Backend {
   }
 
   describe(): Record<string, unknown> {
-    return { threads: this.threads };
+    return { threads: this.threads, kernels: 'js' };
   }
 
   /** Stop the workers (they leave their loop on STOP; terminate() ends any that cannot). */

@@ -66,7 +66,7 @@ export interface Backend {
 }
 
 export class CpuBackend implements Backend {
-  readonly name = 'cpu';
+  readonly name = 'cpu:js';
   readonly precision = 'float64' as const;
   readonly params: Float64Array;
   readonly state: FlowState;
@@ -105,5 +105,9 @@ export class CpuBackend implements Backend {
 
   observe(out: Float64Array): void {
     this.run('observe', out);
+  }
+
+  describe(): Record<string, unknown> {
+    return { kernels: 'js' };
   }
 }

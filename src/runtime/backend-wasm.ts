@@ -7,7 +7,8 @@
 // measure slot as structure of arrays (component c of all points contiguous,
 // padded to PAD_POINTS), stored buffers, one output array per
 // program. The time loop's arrays (positions, query points, weights, dab's
-// rows, parameters) stay plain float64 arrays on the host: each program run
+// rows, the models' points of a flow of states: state.extra,
+// parameters and states) stay plain float64 arrays on the host: each program run
 // copies the ones that move into the module's memory (O(N·d), converting to
 // float32 when asked) and copies its outputs back; fixed measures are copied
 // once. A step allocates nothing.
@@ -159,7 +160,8 @@ export class WasmCpuBackend implements Backend {
     this.P = view(pAt, this.params.length);
 
     // fixed measures once; the slots the host rewrites on every program run
-    const movingSlots = new Set([compiled.ir.particles, QUERY, WEIGHTS_MEASURE, CG_MEASURE].map((m) => layout.slot.get(m)).filter((k): k is number => k !== undefined));
+    const movingNames = [compiled.ir.particles, QUERY, WEIGHTS_MEASURE, CG_MEASURE, ...host.state.extra.keys()];
+    const movingSlots = new Set(movingNames.map((m) => (m ? layout.slot.get(m) : undefined)).filter((k): k is number => k !== undefined));
     for (let k = 0; k < slots; k++) {
       const n = host.S[k];
       const dim = hdr.dims[k];
