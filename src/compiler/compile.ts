@@ -4,7 +4,8 @@
 //   2. desugar   AST             → AST                 desugar.ts  (mmd2, interaction, potential → E[...])
 //   3. lower     AST             → checked IR          lower.ts    (names, types, shapes; fn inlined; scalarised)
 //   4. derive    IR              → velocity IR         derive.ts   (first variation, gradient: IR rewrites)
-//   4b. rewrite  IR              → IR                  rewrite-powers.ts (static powers → products, sqrt)
+//   4b. rewrite  IR              → IR                  rewrite-powers.ts (static powers → products, sqrt),
+//                                                      rewrite-fubini.ts (nested sums reordered: O(N·D), not O(N²·D))
 //   5. schedule  IR              → plan                schedule.ts (fused reduction stages, hoisting)
 //   6. generate  plan            → JS source per stage codegen-js.ts
 //
@@ -22,6 +23,7 @@ import { CG_MEASURE, lower, type FlowIR, type LowerOptions } from './lower.js';
 import { sizeParam } from './distinct.js';
 import { PARTICLE_METRICS, SCHEMES, STATE_METRICS } from './metrics.js';
 import { BASIS_MEASURE, BASIS_PAIRS_MEASURE, vectorPrograms } from './parametric.js';
+import { reorderExpectations } from './rewrite-fubini.js';
 import { rewritePowers } from './rewrite-powers.js';
 import { QUERY, schedule, type Plan, type ProgramInput, type Stage } from './schedule.js';
 
@@ -119,7 +121,7 @@ export function compile(source: string, options: CompileOptions): CompileResult 
   ];
   programs.observe = { domain: null, roots: observed.map((o) => o.node) };
   const movingParams = new Set(flow.states.map((v) => v.name));
-  timed('rewrite', () => Object.values(programs).forEach((p) => (p.roots = rewritePowers(p.roots, flow.params))));
+  timed('rewrite', () => Object.values(programs).forEach((p) => (p.roots = reorderExpectations(rewritePowers(p.roots, flow.params)))));
   const plan = timed('schedule', () => schedule(programs, evolving, dims, movingParams));
 
   const layout = makeLayout(flow, plan, dims);
