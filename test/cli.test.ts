@@ -370,6 +370,6 @@ describe.concurrent('version and usage errors', () => {
     const r = await flowc(['run', 'small.flow', '--backend', 'tpu'], dir);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain("expected cpu, gpu or gpu:MODE with MODE one of auto, webgpu, headlessgl, webasm, cpu; got 'tpu'");
+    expect(r.stderr).toContain("expected cpu, cpu:js, gpu or gpu:MODE with MODE one of auto, webgpu, headlessgl, webasm, cpu; got 'tpu'");
   });
 });

@@ -140,7 +140,7 @@ describe('flowc run --threads', () => {
     expect(r.signal).toBeNull();
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/backend +cpu \(float64, 2 threads\)/);
+    expect(r.stdout).toMatch(/backend +cpu \(float64, 2 threads, wasm simd128 f64x2\)/);
     const json = JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'));
     expect(json.backend.threads).toBe(2);
   });

@@ -263,19 +263,37 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
     const w = weightOf(m, bind);
     const size = count(slotOf(m));
     const k = ++reductions;
+    // float32 summands are added in float64 (two f64x2 sums per buffer, lanes 0-1 and 2-3): the sum adds no float32 rounding
+    const wide = t.precision === 'float32';
     const add = (masked: boolean) =>
-      r.buffers.map((b, i) => {
+      r.buffers.flatMap((b, i) => {
         const term = w ? `(${v}.mul ${w} ${codes[i]})` : codes[i];
-        return `(local.set $a${b} (${v}.add ${get(`a${b}`)} ${masked ? `(v128.and ${term} ${get('mask')})` : term}))`;
+        const y = masked ? `(v128.and ${term} ${get('mask')})` : term;
+        if (!wide) return [`(local.set $a${b} (${v}.add ${get(`a${b}`)} ${y}))`];
+        return [
+          `(local.set $y ${y})`,
+          `(local.set $a${b} (f64x2.add ${get(`a${b}`)} (f64x2.promote_low_f32x4 ${get('y')})))`,
+          `(local.set $h${b} (f64x2.add ${get(`h${b}`)} (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${get('y')} ${get('y')}))))`,
+        ];
       });
     for (const b of r.buffers) locals.set(`a${b}`, 'v128');
+    if (wide) {
+      locals.set('y', 'v128');
+      for (const b of r.buffers) locals.set(`h${b}`, 'v128');
+    }
+    const total = (b: number) => {
+      if (!wide) return `(local.set $a${b} (${v}.splat ${hsum(`a${b}`)}))`;
+      const lane = (x: string, k: number) => `(f64x2.extract_lane ${k} ${get(x)})`;
+      const sum = `(f64.add (f64.add ${lane(`a${b}`, 0)} ${lane(`a${b}`, 1)}) (f64.add ${lane(`h${b}`, 0)} ${lane(`h${b}`, 1)}))`;
+      return `(local.set $a${b} (f32x4.splat (f32.demote_f64 ${w ? sum : `(f64.div ${sum} (f64.convert_i32_s ${size}))`})))`;
+    };
     const tail =
       lanes === 2
         ? `(i64x2.lt_s (v128.const i64x2 0 1) (i64x2.splat (i64.extend_i32_s (i32.sub ${size} ${get('j')}))))`
         : `(i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub ${size} ${get('j')})))`;
     // whole vectors, then at most one vector with its lanes past the end masked out (the body twice: no mask in the main loop)
     outer.lines.push(
-      ...r.buffers.map((b) => `(local.set $a${b} ${zero})`),
+      ...r.buffers.flatMap((b) => [`(local.set $a${b} ${zero})`, ...(wide ? [`(local.set $h${b} ${zero})`] : [])]),
       `(local.set $j (i32.const 0))`,
       `(block $rd${k} (loop $rl${k}`,
       `  (br_if $rd${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}))`,
@@ -290,8 +308,8 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       ...loop.lines.map((l) => '  ' + l),
       ...add(true).map((l) => '  ' + l),
       `))`,
-      ...r.buffers.map((b) => `(local.set $a${b} (${v}.splat ${hsum(`a${b}`)}))`),
-      ...(w ? [] : r.buffers.map((b) => normalise(`a${b}`, size))),
+      ...r.buffers.map(total),
+      ...(w || wide ? [] : r.buffers.map((b) => normalise(`a${b}`, size))),
     );
   }
   const post = scope();
