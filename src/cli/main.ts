@@ -148,7 +148,7 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
   if (!opts.quiet) {
     out(`flowc ${c.flow.name}${c.flow.title ? ` — ${c.flow.title}` : ''}\n`);
     if (run.backend.why) out(`  backend    ${run.backend.name} (${run.backend.precision}): ${run.backend.why}\n`);
-    else out(`  backend    ${run.backend.name} (${run.backend.precision}, ${run.backend.threads} thread${run.backend.threads === 1 ? '' : 's'}${run.backend.kernels ? `, ${run.backend.kernels}` : ''})\n`);
+    else out(`  backend    ${run.backend.name} (${run.backend.precision}, ${run.backend.threads} thread${run.backend.threads === 1 ? '' : 's'}${run.backend.kernels ? `, ${run.backend.kernels}` : ''})${run.backend.scalar_nested_loops ? `; ${run.backend.scalar_nested_loops}` : ''}\n`);
     const how = `metric ${metricText(c.metric)}, ${c.scheme.name} step ${c.scheme.step}, ${run.result.steps}/${c.scheme.steps} steps`;
     if (p) out(`  particles  ${p.name}: ${p.size} points in ${spaceText(c.measures.find((m) => m.name === p.name)!.type)}; ${how}\n`);
     else {

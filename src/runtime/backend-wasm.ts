@@ -24,6 +24,7 @@ import createWabt from 'wabt';
 import type { Compiled } from '../compiler/compile.js';
 import { WEIGHTS_MEASURE } from '../compiler/compile.js';
 import { F32, F64, generateWasmModule, PAD_POINTS, wasmHeader, type WasmReal } from '../compiler/codegen-wasm.js';
+import { hasInlineLoops } from '../compiler/codegen-emit.js';
 import { error, FlowError } from '../compiler/diagnostics.js';
 import { CG_MEASURE } from '../compiler/lower.js';
 import { QUERY, type Stage } from '../compiler/schedule.js';
@@ -105,10 +106,20 @@ export class WasmCpuBackend implements Backend {
     const real = options.precision === 'float32' ? F32 : F64;
     const stages = [...compiled.plan.setup, ...Object.values(compiled.plan.programs).flatMap((p) => p.stages)];
     const module = await assemble(generateWasmModule(stages, compiled.layout, real));
-    return new WasmCpuBackend(compiled, measures, positions, options, real, module);
+    const nested = stages.filter((st) => hasInlineLoops([...st.reductions.flatMap((r) => r.buffers.map((b) => compiled.plan.buffers[b].expr.body)), ...st.outputs])).length;
+    return new WasmCpuBackend(compiled, measures, positions, options, real, module, nested);
   }
 
-  private constructor(compiled: Compiled, measures: MeasureData[], positions: Float64Array, options: WasmOptions, real: WasmReal, module: WebAssembly.Module) {
+  private constructor(
+    compiled: Compiled,
+    measures: MeasureData[],
+    positions: Float64Array,
+    options: WasmOptions,
+    real: WasmReal,
+    module: WebAssembly.Module,
+    /** stages whose bodies keep a nested expectation (two outer points): its loop runs with every lane on one point, unvectorised */
+    private readonly nested: number,
+  ) {
     this.precision = options.precision;
     this.threads = options.threads;
     this.real = real;
@@ -248,7 +259,7 @@ export class WasmCpuBackend implements Backend {
   }
 
   describe(): Record<string, unknown> {
-    return { threads: this.threads, kernels: `wasm simd128 ${this.real.v}` };
+    return { threads: this.threads, kernels: `wasm simd128 ${this.real.v}`, ...(this.nested ? { scalar_nested_loops: `${this.nested} stage${this.nested === 1 ? ' keeps' : 's keep'} a nested expectation, looped unvectorised` } : {}) };
   }
 
   async dispose(): Promise<void> {
