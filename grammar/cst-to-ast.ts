@@ -156,7 +156,12 @@ class AstBuilder {
     if (c.schemeDecl) return this.schemeDecl(this.one(c.schemeDecl));
     if (c.noiseDecl) return this.noiseDecl(this.one(c.noiseDecl));
     if (c.diffusionDecl) return this.diffusionDecl(this.one(c.diffusionDecl));
+    if (c.checkpointDecl) return this.checkpointDecl(this.one(c.checkpointDecl));
     return this.recordDecl(this.one(c.recordDecl));
+  }
+
+  private checkpointDecl(node: C.CheckpointDeclCstNode): Decl {
+    return { kind: 'checkpoint', every: this.expression(this.one(this.kids(node).every)), span: this.nodeSpan(node) };
   }
 
   private flowDecl(node: C.FlowDeclCstNode): Decl {

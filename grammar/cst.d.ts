@@ -31,6 +31,7 @@ export type DeclarationCstChildren = {
   noiseDecl?: NoiseDeclCstNode[];
   diffusionDecl?: DiffusionDeclCstNode[];
   recordDecl?: RecordDeclCstNode[];
+  checkpointDecl?: CheckpointDeclCstNode[];
 };
 
 export interface FlowDeclCstNode extends CstNode {
@@ -250,6 +251,17 @@ export type RecordDeclCstChildren = {
   Colon: IToken[];
   recordItem: RecordItemCstNode[];
   Comma?: IToken[];
+};
+
+export interface CheckpointDeclCstNode extends CstNode {
+  name: "checkpointDecl";
+  children: CheckpointDeclCstChildren;
+}
+
+export type CheckpointDeclCstChildren = {
+  Checkpoint: IToken[];
+  Every: IToken[];
+  every: ExpressionCstNode[];
 };
 
 export interface RecordItemCstNode extends CstNode {

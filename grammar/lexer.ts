@@ -95,6 +95,7 @@ export const Noise = keyword('noise');
 export const Diffusion = keyword('diffusion');
 export const Record = keyword('record');
 export const Every = keyword('every');
+export const Checkpoint = keyword('checkpoint');
 export const In = keyword('in');
 export const From = keyword('from');
 /** `E` of `E[x ~ mu] ...` */
@@ -102,7 +103,7 @@ export const Expect = keyword('E');
 
 export const keywords: TokenType[] = [
   Flow, Let, Seed, Particles, Sample, State, Critic, Model, Fn, Kernel, Energy,
-  Metric, Scheme, Noise, Diffusion, Record, Every, In, From, Expect,
+  Metric, Scheme, Noise, Diffusion, Record, Every, Checkpoint, In, From, Expect,
 ];
 
 // ---------------------------------------------------------------- punctuation

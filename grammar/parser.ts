@@ -110,6 +110,7 @@ export class FlowParser extends CstParser {
       { ALT: () => this.SUBRULE(this.noiseDecl) },
       { ALT: () => this.SUBRULE(this.diffusionDecl) },
       { ALT: () => this.SUBRULE(this.recordDecl) },
+      { ALT: () => this.SUBRULE(this.checkpointDecl) },
     ]);
   });
 
@@ -295,6 +296,13 @@ export class FlowParser extends CstParser {
     this.SUBRULE(this.expression, { LABEL: 'every' });
     this.CONSUME(T.Colon);
     this.AT_LEAST_ONE_SEP({ SEP: T.Comma, DEF: () => this.SUBRULE(this.recordItem) });
+  });
+
+  // checkpoint every EXPR
+  checkpointDecl = this.RULE('checkpointDecl', () => {
+    this.CONSUME(T.Checkpoint);
+    this.CONSUME(T.Every);
+    this.SUBRULE(this.expression, { LABEL: 'every' });
   });
 
   // [NAME =] EXPR
@@ -581,12 +589,39 @@ export function parse(text: string, file: string): ParseResult {
     return { program: converted.program, diagnostics: inSourceOrder(diagnostics) };
   } catch (e) {
     // Recursive descent: a thousand nested parentheses exhaust the JS stack.
-    const message =
-      e instanceof RangeError
-        ? 'the source is nested too deeply to parse'
-        : `internal parser error: ${e instanceof Error ? e.message : String(e)}`;
-    return { program: undefined, diagnostics: [error(file, undefined, message)] };
+    if (e instanceof RangeError) {
+      const deepest = deepestBracket(text);
+      const message =
+        deepest.depth > 1
+          ? `the source is nested too deeply to parse: ${deepest.depth} brackets open here; flowc parses up to a few hundred levels`
+          : `the source is nested too deeply to parse: ${deepest.run} operators in a row here`;
+      return { program: undefined, diagnostics: [error(file, deepest.span, message)] };
+    }
+    return { program: undefined, diagnostics: [error(file, undefined, `internal parser error: ${e instanceof Error ? e.message : String(e)}`)] };
   }
+}
+
+/** Where the brackets of `text` are nested deepest ('(' and '[' opened, not yet closed), for the "nested too deeply" diagnostic. */
+function deepestBracket(text: string): { span: ReturnType<Locator['span']>; depth: number; run: number } {
+  const tokens = T.flowLexer.tokenize(text).tokens;
+  let depth = 0;
+  let best = 0;
+  let at = 0;
+  // without brackets: the longest run of one repeated token (- - - 1, | | | x)
+  let run = 0;
+  let runAt = 0;
+  for (let i = 0, k = 0; i < tokens.length; i = k) {
+    for (k = i + 1; k < tokens.length && tokens[k].tokenType === tokens[i].tokenType; k++);
+    if (k - i > run) [run, runAt] = [k - i, tokens[i].startOffset];
+  }
+  for (const t of tokens) {
+    if (t.tokenType === T.LParen || t.tokenType === T.LBracket) {
+      depth++;
+      if (depth > best) [best, at] = [depth, t.startOffset];
+    } else if (t.tokenType === T.RParen || t.tokenType === T.RBracket) depth = Math.max(0, depth - 1);
+  }
+  const where = best > 1 ? at : runAt;
+  return { span: new Locator(text).span(where, where + 1), depth: best, run };
 }
 
 function syntaxDiagnostic(e: IRecognitionException, locator: Locator, file: string): Diagnostic {

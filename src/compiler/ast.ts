@@ -121,7 +121,8 @@ export type Decl =
   | ({ kind: 'scheme'; name: string; nameSpan: Span; args?: NamedArgs } & Node)
   | ({ kind: 'noise'; value: Expr } & Node)
   | ({ kind: 'diffusion'; value: Expr } & Node)
-  | ({ kind: 'record'; every: Expr; items: RecordItem[] } & Node);
+  | ({ kind: 'record'; every: Expr; items: RecordItem[] } & Node)
+  | ({ kind: 'checkpoint'; every: Expr } & Node);
 
 export interface Program {
   /** the file name used in diagnostics */

@@ -25,6 +25,7 @@ import { PARTICLE_METRICS, SCHEMES, STATE_METRICS } from './metrics.js';
 import { BASIS_MEASURE, BASIS_PAIRS_MEASURE, vectorPrograms } from './parametric.js';
 import { reorderExpectations } from './rewrite-fubini.js';
 import { rewritePowers } from './rewrite-powers.js';
+import { isResourceLimit, tooLarge } from './limits.js';
 import { QUERY, schedule, type Plan, type ProgramInput, type Stage } from './schedule.js';
 
 export interface CompileOptions extends LowerOptions {
@@ -60,7 +61,23 @@ export interface CompileResult {
 
 export function compile(source: string, options: CompileOptions): CompileResult {
   const timings: Record<string, number> = {};
+  let stage = 'parse';
+  let tree: Program | undefined;
+  try {
+    return compileStages(source, options, timings, (name, ast) => {
+      stage = name;
+      tree = ast ?? tree;
+    });
+  } catch (e) {
+    // a spec nested or chained deeper than the recursive passes can take (limits.ts)
+    if (isResourceLimit(e)) return { ast: tree, diagnostics: [tooLarge(options.file, tree, stage, e)], timings };
+    throw e;
+  }
+}
+
+function compileStages(source: string, options: CompileOptions, timings: Record<string, number>, at: (stage: string, ast?: Program) => void): CompileResult {
   const timed = <T>(name: string, f: () => T): T => {
+    at(name);
     const t0 = performance.now();
     const out = f();
     timings[name] = performance.now() - t0;
@@ -71,6 +88,7 @@ export function compile(source: string, options: CompileOptions): CompileResult 
   if (!parsed.program || parsed.diagnostics.some((d) => d.severity === 'error'))
     return { ast: parsed.program, diagnostics: parsed.diagnostics, timings };
   const ast = parsed.program;
+  at('desugar', ast);
   const sugarFree = timed('desugar', () => desugar(ast));
   const lowered = timed('lower', () => lower(sugarFree, options));
   const diagnostics = [...parsed.diagnostics, ...lowered.diagnostics];

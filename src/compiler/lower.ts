@@ -124,6 +124,8 @@ export interface FlowIR {
   /** the kernel of a metric on states (dab, W2natural) in two fresh point variables of the model's dimension */
   metricKernel?: { x: ir.VarInfo; y: ir.VarInfo; node: Node };
   record: { every: number; items: RecordItemIR[] };
+  /** `checkpoint every K` (absent: none unless --checkpoint-every) */
+  checkpoint?: { every: number };
 }
 
 /** The pseudo-measure whose points are (x_j, p_j): dab's conjugate-gradient products read it. */
@@ -172,7 +174,7 @@ const RESERVED_FUNCTIONS = new Set([...Object.keys(CALLABLE_OPS), 'sum', 'dot', 
 const DISTRIBUTIONS = new Set(['normal', 'uniform', 'sphere', 'mixture']);
 const RECORD_ONLY = new Set(['positions', 'weights', 'w2', 'dissipation', 'displacement']);
 
-type Named = Exclude<Decl, { kind: 'seed' | 'metric' | 'scheme' | 'noise' | 'diffusion' | 'record' | 'flow' }>;
+type Named = Exclude<Decl, { kind: 'seed' | 'metric' | 'scheme' | 'noise' | 'diffusion' | 'record' | 'checkpoint' | 'flow' }>;
 
 export function lower(program: Program, options: LowerOptions = {}): { ir?: FlowIR; diagnostics: Diagnostic[] } {
   return new Lowering(program, options).run();
@@ -188,6 +190,8 @@ class Lowering {
   private readonly callStack: string[] = [];
   private readonly usedOverrides = new Set<string>();
   private binders?: Set<string>;
+  /** a space over the dimension limit was seen: lowering stops there (each coordinate would cost time and memory before the message) */
+  private oversize = false;
 
   constructor(
     private readonly program: Program,
@@ -241,6 +245,7 @@ class Lowering {
         case 'scheme':
         case 'noise':
         case 'diffusion':
+        case 'checkpoint':
         case 'record': {
           const prev = this.singles.get(d.kind);
           if (prev) this.err(d.span, `'${d.kind}' is declared twice (first at line ${prev.span.line})`);
@@ -324,6 +329,7 @@ class Lowering {
       const m = this.measure(d);
       if (m) measures.push(m);
     }
+    if (this.oversize) return undefined;
     const stateIRs: StateIR[] = [];
     for (const d of [...states, ...critics]) {
       const st = this.stateVector(d);
@@ -340,6 +346,7 @@ class Lowering {
       }
       if (d.kind === 'fn') this.checkNames(d.body, new Set(d.params.map((p) => p.name)));
     }
+    if (this.oversize) return undefined;
 
     const energyDecl = this.singles.get('energy') as DeclOf<'energy'> | undefined;
     let energy: FlowIR['energy'] | undefined;
@@ -359,6 +366,8 @@ class Lowering {
     const scheme = this.scheme();
     const metric = this.metric(particles[0], stateFlow, models);
     const record = this.record(energy, metric, scheme);
+    const checkpointDecl = this.singles.get('checkpoint') as DeclOf<'checkpoint'> | undefined;
+    const checkpointEvery = checkpointDecl ? this.constInt(checkpointDecl.every, "'checkpoint every'", 1) : undefined;
     const schedules: Partial<Record<'noise' | 'diffusion', ScheduleIR>> = {};
     for (const kind of ['noise', 'diffusion'] as const) {
       const d = this.singles.get(kind) as DeclOf<'noise' | 'diffusion'> | undefined;
@@ -379,7 +388,7 @@ class Lowering {
     if (scheme?.name === 'jko' && metric && metric.name !== 'W2' && metric.name !== 'euclid')
       this.unsupported(this.singles.get('scheme')!.span, `scheme jko with metric ${metric.name}`);
 
-    if (!flow || !energy || !scheme || !metric || !record || particles.length > 1 || (particles.length && states.length) || (!particles.length && !states.length))
+    if (!flow || !energy || !scheme || !metric || !record || checkpointEvery === null || particles.length > 1 || (particles.length && states.length) || (!particles.length && !states.length))
       return undefined;
     const particleMeasure = particles.length ? measures.find((m) => m.name === particles[0].name) : undefined;
     const dabKernel = metric.name === 'dab' && particleMeasure ? this.kernelNode(metric.kernel, particleMeasure) : undefined;
@@ -406,6 +415,7 @@ class Lowering {
       ...(dabKernel ? { dabKernel } : {}),
       ...(metricKernel ? { metricKernel } : {}),
       record,
+      ...(checkpointEvery ? { checkpoint: { every: checkpointEvery } } : {}),
     };
   }
 
@@ -586,8 +596,10 @@ class Lowering {
 
   /** Block names of a record space are distinct (at every depth). */
   private checkSpace(space: Space): boolean {
-    if (space.kind === 'vec' && space.dim > MAX_DIM)
+    if (space.kind === 'vec' && space.dim > MAX_DIM) {
+      this.oversize = true;
       return !!this.err(space.span, `R^${space.dim} is too large: flowc writes one loop body per coordinate, up to R^${MAX_DIM}`);
+    }
     if (space.kind !== 'record') return true;
     let ok = true;
     space.blocks.forEach((b, i) => {
