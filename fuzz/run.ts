@@ -1,0 +1,90 @@
+// The fuzzer's long run:
+//   npx tsx fuzz/run.ts [--count N] [--seed S] [--out DIR]
+// Inputs are mutations (fuzz/mutate.ts) of every spec and language example,
+// 1 to 3 mutations deep, input k from seed S + k. A child process runs them
+// (fuzz/worker.ts); this parent restarts it after a crash of the process
+// itself, and kills it when one input takes over 20 s (a hang). Every crash
+// is written to DIR/crash-K.flow with its message; the last line printed is
+// the tally.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const count = Number(opt('--count', '100000'));
+const seed0 = Number(opt('--seed', '1'));
+const outDir = opt('--out', 'fuzz/out');
+const HANG_MS = 20_000;
+const here = path.dirname(fileURLToPath(import.meta.url));
+fs.mkdirSync(outDir, { recursive: true });
+
+const tally = { ok: 0, diagnostic: 0, skipped: 0, crash: 0, hang: 0 };
+let next = seed0;
+const end = seed0 + count;
+const t0 = Date.now();
+
+function saveCrash(k: number, kind: string, message: string): void {
+  fs.writeFileSync(path.join(outDir, `crash-${k}.txt`), `${kind}: seed ${k}\n${message}\n`);
+}
+
+async function runChild(): Promise<void> {
+  while (next < end) {
+    const from = next;
+    await new Promise<void>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker.ts'), String(from), String(end)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let current = from;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          tally.hang++;
+          saveCrash(current, 'hang', `over ${HANG_MS / 1000} s`);
+          next = current + 1;
+          child.kill('SIGKILL');
+        }, HANG_MS);
+      };
+      arm();
+      let buf = '';
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          const msg = JSON.parse(line) as { k: number; kind: keyof typeof tally | 'start'; message?: string };
+          if (msg.kind === 'start') {
+            current = msg.k;
+            arm();
+            continue;
+          }
+          tally[msg.kind]++;
+          if (msg.kind === 'crash') saveCrash(msg.k, 'crash', msg.message ?? '');
+          next = msg.k + 1;
+          const done = next - seed0;
+          if (done % 1000 === 0) process.stderr.write(`${done}/${count} ${JSON.stringify(tally)} ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+        }
+      });
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (next === current && (code !== 0 || signal) && signal !== 'SIGKILL') {
+          // the process itself died on this input (out of memory, a native crash)
+          tally.crash++;
+          saveCrash(current, 'crash', `worker exited with ${signal ?? code}`);
+          next = current + 1;
+        }
+        resolve();
+      });
+    });
+  }
+}
+
+await runChild();
+const total = tally.ok + tally.diagnostic + tally.skipped + tally.crash + tally.hang;
+console.log(JSON.stringify({ inputs: total, ...tally, crashes: tally.crash + tally.hang, seconds: Math.round((Date.now() - t0) / 1000), seed: seed0 }));
+process.exit(tally.crash + tally.hang ? 1 : 0);
