@@ -8,7 +8,7 @@ import { defaultThreads, ParallelCpuBackend, sharedCopy } from './runtime/backen
 import { openGpuBackend, type GpuRequest } from './runtime/gpu/select.js';
 import { WasmCpuBackend } from './runtime/backend-wasm.js';
 import type { MeasureData } from './runtime/inputs.js';
-import { simulate, type RunResult } from './runtime/simulate.js';
+import { simulate, type RunResult, type SimulateOptions } from './runtime/simulate.js';
 import { compileOrThrow, prepareInputs, type FlowOptions } from './front.js';
 
 export { compileFile, compileOrThrow, prepareInputs, readSpec, type FlowOptions } from './front.js';
@@ -24,6 +24,10 @@ export interface RunOptions extends FlowOptions {
   kernels?: 'wasm' | 'js';
   /** `--precision`: float64 (default) or float32 (the WebAssembly cpu backend only) */
   precision?: 'float64' | 'float32';
+  /** measures already loaded by prepareInputs (the CLI hashes data files into run.json before the run) */
+  inputs?: { measures: MeasureData[]; warnings: Diagnostic[] };
+  /** streamed records, checkpoints, resume and stop (simulate.ts, SimulateOptions) */
+  loop?: Omit<SimulateOptions, 'onStep'>;
 }
 
 export interface FlowRun {
@@ -43,7 +47,7 @@ export interface FlowRun {
 export async function runCompiled(compiled: Compiled, options: RunOptions = {}, compileMs = 0): Promise<FlowRun> {
   const started = new Date().toISOString();
   const t0 = performance.now();
-  const { measures, warnings } = prepareInputs(compiled);
+  const { measures, warnings } = options.inputs ?? prepareInputs(compiled);
   const particles = measures.find((m) => m.name === compiled.ir.particles);
   // a flow of states: the threads by its largest measure (the models' samples)
   const threads = options.gpu ? 1 : (options.threads ?? defaultThreads(particles?.size ?? Math.max(...measures.map((m) => m.size))));
@@ -62,7 +66,7 @@ export async function runCompiled(compiled: Compiled, options: RunOptions = {}, 
         : new CpuBackend(compiled, measures, positions);
   let result: RunResult;
   try {
-    result = await simulate(compiled, measures, positions, backend, { onStep: options.onStep });
+    result = await simulate(compiled, measures, positions, backend, { ...options.loop, onStep: options.onStep });
   } finally {
     await backend.dispose?.();
   }

@@ -73,7 +73,7 @@ export interface Positions {
 
 export interface FlowResult {
   flow: Flow;
-  status: 'ok' | 'diverged';
+  status: 'ok' | 'diverged' | 'interrupted';
   divergence?: Divergence;
   /** steps completed */
   steps: number;

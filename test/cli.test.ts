@@ -4,6 +4,7 @@
 // print a stack trace.
 
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -109,7 +110,10 @@ describe.concurrent('flowc run', () => {
       backend: { name: 'cpu', precision: 'float64' },
       files: ['trace.csv', 'mu.npy', 'run.json'],
     });
-    expect(run.spec).toBe(path.join(fs.realpathSync(dir), 'small.flow'));
+    expect(run.spec.file).toBe(path.join(fs.realpathSync(dir), 'small.flow'));
+    // provenance: the spec's full text and its sha256
+    expect(run.spec.text).toBe(SPEC);
+    expect(run.spec.sha256).toBe(createHash('sha256').update(SPEC).digest('hex'));
     expect(run.measures).toEqual([
       { name: 'mu', role: 'particles', points: 20, dim: 2, space: 'R^2', source: 'distribution' },
       { name: 'nu', role: 'sample', points: 30, dim: 2, space: 'R^2', source: 'distribution' },
@@ -135,7 +139,7 @@ describe.concurrent('flowc run', () => {
     const r = await flowc(['run', 'small.flow', '--out', 'o'], dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe('o: error: output folder "o" exists; pass --force to overwrite\n');
+    expect(r.stderr).toBe('o: error: output folder "o" exists; pass --force to replace the run in it (files flowc did not write are kept), or --resume to continue it\n');
     expect(snapshot(path.join(dir, 'o'))).toEqual(before);
 
     const f = await flowc(['run', 'small.flow', '--out', 'o', '--force', '--quiet'], dir);

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FlowRun } from '../api.js';
-import { error, FlowError } from '../compiler/diagnostics.js';
+import { GOLDEN_SCHEMA, readJsonFile } from '../runtime/schemas.js';
 
 export interface Golden {
   flowc: string;
@@ -65,24 +65,9 @@ export function makeGolden(spec: string, run: FlowRun, version: string, set: Rec
   };
 }
 
-/** Read a golden file; a file that is not one is a diagnostic naming it, not a crash. */
+/** Read a golden file, validated against its JSON Schema (schemas.ts); a file that is not one is a located diagnostic, not a crash. */
 export function readGolden(file: string): Golden {
-  const fail = (why: string) =>
-    new FlowError(error(file, undefined, `not a valid golden file: ${why}; recreate it with: flowc golden ${file.replace(/\.golden\.json$/, '.flow')}`));
-  let g: Golden;
-  try {
-    g = JSON.parse(fs.readFileSync(file, 'utf8')) as Golden;
-  } catch (e) {
-    throw fail(e instanceof SyntaxError ? `invalid JSON (${e.message})` : `cannot read it (${(e as Error).message})`);
-  }
-  const isNums = (x: unknown) => Array.isArray(x) && x.every((v) => typeof v === 'number');
-  if (typeof g !== 'object' || g === null) throw fail('expected a JSON object');
-  if (typeof g.tolerance?.rtol !== 'number' || typeof g.tolerance?.atol !== 'number') throw fail("'tolerance' needs numbers rtol and atol");
-  if (typeof g.steps !== 'number' || typeof g.status !== 'string') throw fail("'steps' must be a number and 'status' a string");
-  if (!Array.isArray(g.trace?.columns) || !Array.isArray(g.trace?.rows) || !g.trace.rows.every(isNums)) throw fail("'trace' needs 'columns' and rows of numbers");
-  if (typeof g.final !== 'object' || g.final === null || !Object.values(g.final).every((f) => isNums(f?.mean) && isNums(f?.std) && Array.isArray(f?.first) && f.first.every(isNums)))
-    throw fail("'final' needs, per measure, 'mean', 'std' and 'first' as numbers");
-  return g;
+  return readJsonFile<Golden>(file, GOLDEN_SCHEMA, 'a valid golden file', `; recreate it with: flowc golden ${file.replace(/\.golden\.json$/, '.flow')}`);
 }
 
 /** Differences between a golden and a fresh run, as readable lines (empty: match). */

@@ -9,8 +9,12 @@ import type { FlowRun } from '../api.js';
 import { compileFile, compileOrThrow, prepareInputs } from '../front.js';
 import { FlowError, formatDiagnostic, type Diagnostic } from '../compiler/diagnostics.js';
 import { PARALLEL_MIN_PARTICLES } from '../runtime/backend-cpu-parallel.js';
-import { ensureFreshDir } from '../runtime/files.js';
-import { VERSION, writeRunFolder } from '../run-folder.js';
+import { error } from '../compiler/diagnostics.js';
+import { CHECKPOINT_FILE, readCheckpoint } from '../runtime/checkpoint.js';
+import { RunDir } from '../runtime/run-dir.js';
+import { readRunJson, type RunMetaJson } from '../runtime/schemas.js';
+import { runJsonHead, sha256, VERSION } from '../run-folder.js';
+import { checkDiskSpace, RunSession } from '../run-session.js';
 import type { FlowIR } from '../compiler/lower.js';
 import { spaceText } from '../compiler/columns.js';
 import { compareGolden, goldenPath, makeGolden, readGolden, DEFAULT_TOLERANCE } from './golden.js';
@@ -122,22 +126,114 @@ function divergenceDiagnostic(file: string, run: FlowRun): Diagnostic | undefine
   };
 }
 
-async function cmdRun(spec: string, opts: { out?: string; set: Record<string, number[]>; steps?: number; seed?: number; threads?: number; backend: string; precision: 'float64' | 'float32'; force?: boolean; quiet?: boolean; plot?: boolean; report?: boolean }): Promise<number> {
+interface RunCliOptions {
+  out?: string;
+  set: Record<string, number[]>;
+  steps?: number;
+  seed?: number;
+  threads?: number;
+  backend: string;
+  precision: 'float64' | 'float32';
+  force?: boolean;
+  quiet?: boolean;
+  plot?: boolean;
+  report?: boolean;
+  resume?: string;
+  checkpointEvery?: number;
+}
+
+/** SIGINT and SIGTERM while a run steps: the first ends it after the current step (files valid, a checkpoint); a second ends the process at once. */
+function catchSignals(): { signal: () => NodeJS.Signals | undefined; dispose: () => void } {
+  let got: NodeJS.Signals | undefined;
+  const on = (sig: NodeJS.Signals) => {
+    if (got) process.exit(sig === 'SIGINT' ? 130 : 143);
+    got = sig;
+    err(`flowc: ${sig}: stopping after the current step (send it again to stop at once)\n`);
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return { signal: () => got, dispose: () => (process.off('SIGINT', on), process.off('SIGTERM', on)) };
+}
+
+async function cmdRun(spec: string, opts: RunCliOptions): Promise<number> {
   const t0 = performance.now();
-  const { compiled, warnings } = compileOrThrow(spec, { set: opts.set, steps: opts.steps, seed: opts.seed });
+  let set = opts.set;
+  let steps = opts.steps;
+  let seed = opts.seed;
+  let backendName = opts.backend;
+  let precision = opts.precision;
+  let meta: RunMetaJson | undefined;
+  if (opts.resume !== undefined) {
+    if (opts.out !== undefined || opts.force) throw new FlowError(error(opts.resume, undefined, '--resume continues the run in its own folder: drop --out and --force'));
+    if (Object.keys(opts.set).length || opts.steps !== undefined || opts.seed !== undefined || opts.checkpointEvery !== undefined)
+      throw new FlowError(error(opts.resume, undefined, '--resume continues a run with its own constants, seed, steps and checkpoints (run.json): drop --set, --seed, --steps and --checkpoint-every'));
+    meta = readRunJson(opts.resume);
+    if (meta.status === 'ok') throw new FlowError(error(opts.resume, undefined, `the run in "${opts.resume}" is complete (status ok): there is nothing to resume`));
+    if (meta.status === 'diverged') throw new FlowError(error(opts.resume, undefined, `the run in "${opts.resume}" diverged: resuming it would diverge again`));
+    set = meta.set;
+    steps = meta.scheme.steps;
+    seed = meta.seed;
+    backendName = meta.backend_request ?? 'cpu';
+    precision = meta.precision_request ?? 'float64';
+  }
+  const { compiled, source, warnings } = compileOrThrow(spec, { set, steps, seed });
+  if (meta && typeof meta.spec === 'object' && sha256(source) !== meta.spec.sha256)
+    throw new FlowError(error(spec, undefined, `this is not the spec the run in "${opts.resume}" ran (its sha256 differs from run.json's): --resume continues a run with the same spec`));
   const compileMs = performance.now() - t0;
-  const dir = opts.out ?? path.join('runs', compiled.ir.flow.name);
-  // fail on the output folder before spending time on the run
-  ensureFreshDir(dir, !!opts.force);
-  const progress = createProgress({ quiet: opts.quiet, energy: compiled.ir.energy.name });
+  const dir = opts.resume ?? opts.out ?? path.join('runs', compiled.ir.flow.name);
+  const checkpoint = meta ? readCheckpoint(path.join(dir, CHECKPOINT_FILE)) : undefined;
+  const checkpointEvery = meta?.checkpoint_every ?? opts.checkpointEvery ?? compiled.ir.checkpoint?.every ?? 0;
+  // claim the folder before spending time on the run
+  const runDir = RunDir.open(dir, meta ? 'resume' : 'new', !!opts.force);
+  let session: RunSession | undefined;
   let run: FlowRun;
+  let files: string[];
+  let writeMs = 0;
+  const signals = catchSignals();
+  const progress = createProgress({ quiet: opts.quiet, energy: compiled.ir.energy.name });
   try {
-    run = await runCompiled(compiled, { set: opts.set, steps: opts.steps, threads: opts.threads, gpu: gpuRequest(opts.backend), kernels: opts.backend === 'cpu:js' ? 'js' : 'wasm', precision: opts.precision, onStep: progress?.onStep }, compileMs);
+    const inputs = prepareInputs(compiled);
+    if (meta) {
+      for (const d of meta.data ?? []) {
+        const now = inputs.measures.find((m) => m.name === d.measure)?.file;
+        if (now && now.sha256 !== d.sha256) throw new FlowError(error(now.path, undefined, `this data file has changed since the run in "${dir}" read it (sha256 differs from run.json's): --resume needs the same data`));
+      }
+    }
+    checkDiskSpace(dir, compiled, inputs.measures, checkpoint?.step ?? 0);
+    session = new RunSession(
+      runDir,
+      { file: spec, source, compiled, measures: inputs.measures, set, checkpointEvery, backend: backendName, precision },
+      runJsonHead(spec, source, compiled, inputs.measures, set),
+      checkpoint,
+    );
+    session.begin();
+    run = await runCompiled(
+      compiled,
+      {
+        set,
+        steps,
+        threads: opts.threads,
+        gpu: gpuRequest(backendName),
+        kernels: backendName === 'cpu:js' ? 'js' : 'wasm',
+        precision,
+        onStep: progress?.onStep,
+        inputs,
+        loop: { onRecord: session.onRecord, onCheckpoint: session.onCheckpoint, checkpointEvery, stop: () => signals.signal() !== undefined, resume: checkpoint },
+      },
+      compileMs,
+    );
+    const w0 = performance.now();
+    files = session.finish(run, 0);
+    writeMs = performance.now() - w0;
+  } catch (e) {
+    if (session) session.abandon();
+    else runDir.release();
+    throw e;
   } finally {
     progress?.stop();
+    signals.dispose();
   }
   report([...warnings, ...run.warnings].filter((d) => d.severity === 'warning'));
-  const { files, writeMs } = writeRunFolder(dir, spec, run, opts.set);
   const figures = [...(opts.plot ? [await (await plotModule()).plotRun(dir, undefined)] : []), ...(opts.report ? [await (await reportModule()).reportRun(dir, undefined)] : [])];
   reportNotes(dir, figures.flatMap((f) => f.notes));
 
@@ -174,6 +270,13 @@ async function cmdRun(spec: string, opts: { out?: string; set: Record<string, nu
   if (div) {
     report([div]);
     return 1;
+  }
+  const sig = signals.signal();
+  if (run.result.status === 'interrupted' && sig) {
+    err(
+      `flowc: interrupted by ${sig} after step ${run.result.steps} of ${c.scheme.steps}: "${dir}" holds ${run.result.records} record${run.result.records === 1 ? '' : 's'} and a checkpoint; continue with: flowc run ${spec} --resume ${dir}\n`,
+    );
+    return sig === 'SIGINT' ? 130 : 143;
   }
   return 0;
 }
@@ -311,7 +414,9 @@ export async function main(argv: string[]): Promise<number> {
     .option('--backend <name>', 'cpu (WebAssembly SIMD on every core), cpu:js (generated JavaScript, float64), or gpu[:auto|webgpu|headlessgl|webasm|cpu] (gpu.js kernels, float32; see flowc doctor)', parseBackend, 'cpu')
     .option('--precision <p>', 'float64 or float32 (the cpu backend\'s WebAssembly kernels: f64x2 or f32x4)', parsePrecision, 'float64')
     .option(...threadsOpt)
-    .option('--force', 'overwrite the files of an existing output folder')
+    .option('--force', 'replace the run in an existing output folder (written beside it, swapped in at the end; files flowc did not write are kept)')
+    .option('--resume <dir>', 'continue the interrupted run in DIR from its last checkpoint, appending to its files')
+    .option('--checkpoint-every <k>', 'save the full state every K steps (like `checkpoint every K` in the spec)', parseCount)
     .option('--quiet', 'print nothing but errors (and no progress bar)')
     .option('--plot', 'also write RUN_DIR/plot.svg (see flowc plot)')
     .option('--report', 'also write RUN_DIR/report.html (see flowc report)')

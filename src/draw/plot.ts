@@ -17,13 +17,15 @@ import type { Type } from '../compiler/types.js';
 import { loadMeasures, type MeasureData } from '../runtime/inputs.js';
 import { writeFileAtomic } from '../runtime/files.js';
 import { decodeNpy } from '../runtime/npy.js';
-import { npyName } from '../runtime/outputs.js';
+import { readRunJson } from '../runtime/schemas.js';
+import { inputNpyName, npyName } from '../runtime/outputs.js';
 
 /** run.json as plots and reports read it (see runJson in main.ts). */
 export interface RunMeta {
   flowc?: string;
   node?: string;
-  spec: string;
+  /** the spec's path, full text and sha256 (older run folders: its path only) */
+  spec?: string | { file: string; sha256: string; text: string };
   flow: { name: string; title?: string };
   status: string;
   divergence?: { step: number; quantity: string; value: number | string };
@@ -37,7 +39,7 @@ export interface RunMeta {
   measures: { name: string; role: 'particles' | 'sample'; points: number; dim: number; space?: string; columns?: string[]; source: string }[];
   timings_ms?: Record<string, number>;
   final?: Record<string, number | string>;
-  files: string[];
+  files?: string[];
 }
 
 /** A point cloud per record: data is records × size × dim, row-major. */
@@ -94,18 +96,21 @@ function coordinateNames(type: Type, name: string, top = true): string[] {
   return type.blocks.flatMap((b) => coordinateNames(b.type, top ? b.name : `${name}.${b.name}`, false));
 }
 
-/** Recompile the spec of a run (with its --set values) for the record layout and the fixed measures. */
+/**
+ * Recompile the spec of a run, as run.json holds its text (with its --set
+ * values), for the record layout and the targets drawn from distributions.
+ * Nothing outside the run folder is read: not the spec's file (it may have
+ * changed since the run), not a path that run.json names.
+ */
 function recompile(meta: RunMeta, notes: string[]): { compiled?: Compiled; source?: string } {
-  let source: string;
-  try {
-    source = fs.readFileSync(meta.spec, 'utf8');
-  } catch {
-    notes.push(`the spec ${meta.spec} is not readable any more: the plots show no targets`);
+  if (typeof meta.spec !== 'object') {
+    notes.push('run.json holds no spec text (a run folder of an older flowc): the plots show no targets');
     return {};
   }
-  const r = compileSource(source, { file: meta.spec, overrides: meta.set });
+  const source = meta.spec.text;
+  const r = compileSource(source, { file: meta.spec.file, overrides: meta.set });
   if (!r.compiled || r.diagnostics.some((d) => d.severity === 'error')) {
-    notes.push(`the spec ${meta.spec} no longer compiles: the plots show no targets`);
+    notes.push(`the spec in run.json does not compile with this flowc: the plots show no targets`);
     return { source };
   }
   return { compiled: r.compiled, source };
@@ -121,7 +126,9 @@ export function loadRun(dir: string): RunView {
       throw new FlowError(error(file, undefined, `not a flowc run folder: cannot read ${name}`));
     }
   };
-  const meta = JSON.parse(read('run.json').toString('utf8')) as RunMeta;
+  if (!fs.existsSync(path.join(dir, 'run.json'))) read('run.json');
+  const meta = readRunJson(dir) as unknown as RunMeta;
+  meta.files ??= [];
   const lines = read('trace.csv').toString('utf8').trimEnd().split('\n');
   const trace = { columns: csvFields(lines[0]), rows: lines.slice(1).map((l) => l.split(',').map(Number)) };
   const notes: string[] = [];
@@ -152,12 +159,21 @@ export function loadRun(dir: string): RunView {
   const targets: Cloud[] = [];
   const fixed = meta.measures.filter((m) => m.role === 'sample' && m.dim === particleMeta.dim);
   const missing = fixed.filter((m) => !recorded.has(m.name));
-  let loaded: MeasureData[] = [];
-  try {
-    if (compiled && missing.length) loaded = loadMeasures(compiled.ir).measures;
-  } catch (e) {
-    // a data file moved or changed since the run
-    notes.push(`the targets cannot be read again (${e instanceof Error ? e.message : String(e)}): the plots show none`);
+  const loaded: MeasureData[] = [];
+  // targets read from data files: the copies the run folder keeps (NAME.input.npy), never the files themselves
+  const fromFiles = compiled?.ir.measures.filter((m) => m.source.kind === 'file' && missing.some((x) => x.name === m.name)) ?? [];
+  for (const m of fromFiles) {
+    const name = inputNpyName(m.name);
+    if (!meta.files.includes(name)) {
+      notes.push(`the target ${m.name} was read from a data file, which the run folder does not hold: the plots do not show it`);
+      continue;
+    }
+    const { data, shape } = decodeNpy(read(name), path.join(dir, name));
+    if (shape.length === 2) loaded.push({ name: m.name, data, size: shape[0], dim: shape[1] });
+  }
+  if (compiled && missing.length > fromFiles.length) {
+    const ir = { ...compiled.ir, measures: compiled.ir.measures.filter((m) => m.source.kind === 'dist') };
+    loaded.push(...loadMeasures(ir).measures);
   }
   for (const m of fixed) {
     const r = recorded.get(m.name);

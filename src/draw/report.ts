@@ -186,8 +186,8 @@ ${figuresTable(view)}
 <div class="figure">${svg}</div>
 ${animation}
 <h2>The spec</h2>
-<p class="sub">${escapeHtml(view.meta.spec)}</p>
-${view.source !== undefined ? `<pre>${escapeHtml(view.source)}</pre>` : '<p>The spec file is not readable any more.</p>'}
+<p class="sub">${escapeHtml(typeof view.meta.spec === 'object' ? `${view.meta.spec.file} (sha256 ${view.meta.spec.sha256})` : (view.meta.spec ?? ''))}</p>
+${view.source !== undefined ? `<pre>${escapeHtml(view.source)}</pre>` : '<p>run.json holds no spec text (a run folder of an older flowc).</p>'}
 </body>
 </html>
 `;

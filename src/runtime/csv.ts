@@ -11,6 +11,7 @@
 // Path errors are reported at the spec (specFile / specSpan); content errors
 // at the offending line and column of the CSV itself.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { error, FlowError, spanAt, type Diagnostic, type Span } from '../compiler/diagnostics.js';
@@ -36,6 +37,8 @@ export interface PointsCsv {
   rows: number;
   /** the data file as diagnostics name it: the spec's folder joined with relPath */
   path: string;
+  /** sha256 of the file's bytes (run.json's provenance) */
+  sha256: string;
   /** e.g. a header whose names differ from columnNames */
   warnings: Diagnostic[];
 }
@@ -62,12 +65,17 @@ export function readPointsCsv(opts: PointsCsvOptions): PointsCsv {
   const outside = () => atSpec(`data file "${relPath}" is outside the spec's folder`);
   if (path.isAbsolute(relPath) || !isInside(dirAbs, fileAbs)) throw outside();
   let text: string;
+  let sha256: string;
   try {
     // Symlinks may point anywhere: compare the real paths too.
     if (!isInside(fs.realpathSync(dirAbs), fs.realpathSync(fileAbs))) throw outside();
     // Spans are offsets into the text without its byte-order mark, so that
     // columns count what an editor shows.
-    text = fs.readFileSync(fileAbs, 'utf8').replace(/^\uFEFF/, '');
+    // a FIFO or a device would block or never end: regular files only
+    if (!fs.statSync(fileAbs).isFile()) throw atSpec(`data file "${relPath}" is not a regular file (a folder, FIFO or device); flowc reads data from regular files only`);
+    const bytes = fs.readFileSync(fileAbs);
+    sha256 = createHash('sha256').update(bytes).digest('hex');
+    text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   } catch (e) {
     if (e instanceof FlowError) throw e;
     throw atSpec(`cannot read data file "${relPath}": ${describeFsError(e)}`);
@@ -143,7 +151,7 @@ export function readPointsCsv(opts: PointsCsvOptions): PointsCsv {
       });
     }
   }
-  return { data: Float64Array.from(values), rows: values.length / width, path: shown, warnings };
+  return { data: Float64Array.from(values), rows: values.length / width, path: shown, sha256: sha256!, warnings };
 }
 
 /** Whether `file` is `dir` or lies below it (both absolute, normalised). */

@@ -14,6 +14,8 @@ export interface MeasureData {
   data: Float64Array;
   size: number;
   dim: number;
+  /** a measure read from a file: the file as diagnostics name it and the sha256 of its bytes (run.json) */
+  file?: { path: string; sha256: string };
 }
 
 export function loadMeasures(flow: FlowIR): { measures: MeasureData[]; warnings: Diagnostic[] } {
@@ -34,7 +36,7 @@ export function loadMeasures(flow: FlowIR): { measures: MeasureData[]; warnings:
       what: `${m.name} in ${m.type.t === 'scalar' ? 'R' : showType(m.type)}`,
     });
     warnings.push(...csv.warnings);
-    return { name: m.name, data: csv.data, size: csv.rows, dim: m.dim };
+    return { name: m.name, data: csv.data, size: csv.rows, dim: m.dim, file: { path: csv.path, sha256: csv.sha256 } };
   });
   for (const m of measures) if ('data' in m) loaded.set(m.name, m);
   // a model's points are computed from the states (runtime/state-flow.ts); here they are zeros of the right size

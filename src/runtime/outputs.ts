@@ -26,8 +26,17 @@ export function npyName(column: string): string {
   return `${safe}.npy`;
 }
 
-export function writeRunFiles(dir: string, result: RunResult, runJson: object): string[] {
+/** File name of a fixed measure read from a data file, as the run folder keeps it (a measure name has no '.': no record item's file is called so). */
+export function inputNpyName(measure: string): string {
+  return `${measure}.input.npy`;
+}
+
+export function writeRunFiles(dir: string, result: RunResult, runJson: object, inputs: { name: string; data: Float64Array; size: number; dim: number }[] = []): string[] {
   const files: string[] = [];
+  for (const m of inputs) {
+    writeFileAtomic(path.join(dir, inputNpyName(m.name)), encodeNpy(m.data, [m.size, m.dim]));
+    files.push(inputNpyName(m.name));
+  }
   writeFileAtomic(path.join(dir, 'trace.csv'), traceCsv(result.trace));
   files.push('trace.csv');
   for (const s of result.snapshots) {

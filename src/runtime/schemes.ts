@@ -21,6 +21,7 @@
 // "noise" and "diffusion", counter = step): every backend sees the same
 // numbers, and the same seed gives the same run.
 
+import type { CheckpointState } from './checkpoint.js';
 import type { Compiled } from '../compiler/compile.js';
 import type { Node } from '../compiler/ir.js';
 import type { MetricIR } from '../compiler/lower.js';
@@ -124,6 +125,13 @@ export class Stepper {
     this.fv = new Float64Array(this.N);
     this.draws = new Float64Array(len);
     this.scratch = [0, 1, 2, 3].map(() => new Float64Array(len));
+  }
+
+  /** What a checkpoint saves of the stepper (checkpoint.ts): the jko step size, the inner-iteration report, the schedule warning. */
+  register(state: CheckpointState): void {
+    state.value('stepper.eta', () => this.eta, (v) => (this.eta = v as number));
+    state.value('stepper.inner', () => ({ ...this.inner }), (v) => Object.assign(this.inner, v));
+    state.value('stepper.negativeSchedule', () => this.negativeSchedule ?? null, (v) => (this.negativeSchedule = (v as Stepper['negativeSchedule']) ?? undefined));
   }
 
   private setTime(n: number): void {

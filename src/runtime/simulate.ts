@@ -12,6 +12,7 @@ import { EnergyWatch } from './energy-watch.js';
 import type { Compiled } from '../compiler/compile.js';
 import type { Backend } from './backend-cpu.js';
 import type { MeasureData } from './inputs.js';
+import { CheckpointState, type Checkpoint } from './checkpoint.js';
 import { CG_MAX_ITERATIONS, CG_TOL, Stepper, type InnerReport } from './schemes.js';
 import { StateStepper } from './state-flow.js';
 import { exactW2, sinkhornW2, w2Method, type Cloud, type SinkhornPotentials } from './transport.js';
@@ -34,11 +35,15 @@ export interface Divergence {
 }
 
 export interface RunResult {
-  status: 'ok' | 'diverged';
+  /** 'interrupted': options.stop asked the run to end early */
+  status: 'ok' | 'diverged' | 'interrupted';
   divergence?: Divergence;
   /** steps completed */
   steps: number;
+  /** with options.onRecord, only the first and the latest row (every row went to onRecord) */
   trace: Trace;
+  /** records made (trace rows), counting those of a resumed run before its checkpoint */
+  records: number;
   /**
    * recorded positions per `positions(...)` item (records × size × dim), weights per `weights(...)` item
    * (records × size, dim 1), and the coordinates of each recorded state or critic (records × dim, size 1)
@@ -61,6 +66,19 @@ export interface RunResult {
 export interface SimulateOptions {
   /** called after each step (for progress display), with the energy at the latest record */
   onStep?: (step: number, steps: number, energy: number) => void;
+  /**
+   * Streamed records (record-stream.ts): called at each record with its trace
+   * row and the current values of each snapshot (not copies); the result then
+   * keeps no snapshots and only the first and latest trace rows.
+   */
+  onRecord?: (row: number[], snapshots: Float64Array[], layout: { columns: string[]; snapshots: RunResult['snapshots'] }) => void;
+  /** checked after each step; true ends the run there with status 'interrupted' (after a checkpoint) */
+  stop?: () => boolean;
+  /** save a checkpoint every K steps (0 or absent: only when stopped) through onCheckpoint */
+  checkpointEvery?: number;
+  onCheckpoint?: (cp: Checkpoint) => void;
+  /** continue from this checkpoint instead of step 0 */
+  resume?: Checkpoint;
 }
 
 export async function simulate(
@@ -88,6 +106,12 @@ export async function simulate(
     return onHost;
   };
   const innerReport = (): InnerReport => (stepper ?? vectors)!.inner;
+  // what a checkpoint saves (checkpoint.ts): one line per array or value carried from step to step
+  const saved = new CheckpointState();
+  if (particles) saved.array('positions', positions);
+  if (weights) saved.array('weights', weights);
+  stepper?.register(saved);
+  vectors?.register(saved);
 
   const observed = new Float64Array(compiled.observed.length);
   const snapshots = flow.record.items.flatMap((it): RunResult['snapshots'] => {
@@ -129,6 +153,14 @@ export async function simulate(
     transport[column] = how;
     const eps = how.method === 'sinkhorn' ? how.eps : undefined;
     let init: SinkhornPotentials | undefined;
+    saved.value(
+      `w2.potentials:${column}`,
+      () => (init ? { f: Array.from(init.f), g: Array.from(init.g) } : null),
+      (v) => {
+        const p = v as { f: number[]; g: number[] } | null;
+        init = p ? { f: Float64Array.from(p.f), g: Float64Array.from(p.g) } : undefined;
+      },
+    );
     const value = async () => {
       if (eps === undefined) return exactW2(cloud(it.a), cloud(it.b));
       const r = sinkhornW2(cloud(it.a), cloud(it.b), eps, { tol: SINKHORN_RECORD_TOL, init });
@@ -139,6 +171,11 @@ export async function simulate(
   });
   const trace: Trace = { columns: ['step', 't', ...compiled.observed.map((o) => o.column), ...hostItems.map((h) => h.column)], rows: [] };
   const timings = { setup: 0, steps: 0, record: 0 };
+
+  const resume = options.resume;
+  if (resume) saved.restore(resume, flow.file);
+  let records = resume ? resume.records : 0;
+  if (resume) trace.rows.push(resume.values.firstRow as number[]);
 
   let t0 = performance.now();
   await backend.setup();
@@ -153,13 +190,18 @@ export async function simulate(
     await backend.observe(observed);
     const host: number[] = [];
     for (const h of hostItems) host.push(await h.value(n));
-    trace.rows.push([n, n * gamma, ...observed, ...host]);
-    for (const s of snapshots)
-      s.records.push(
-        (s.kind === 'weights' ? weights! : s.kind === 'state' ? vectors!.vectors.find((v) => v.ir.name === s.measure)!.data : pointsOf(s.measure)).slice(),
-      );
+    const row = [n, n * gamma, ...observed, ...host];
+    const current = (s: RunResult['snapshots'][number]) =>
+      s.kind === 'weights' ? weights! : s.kind === 'state' ? vectors!.vectors.find((v) => v.ir.name === s.measure)!.data : pointsOf(s.measure);
+    records++;
+    if (options.onRecord) {
+      options.onRecord(row, snapshots.map(current), { columns: trace.columns, snapshots });
+      trace.rows[Math.min(trace.rows.length, 1)] = row;
+    } else {
+      trace.rows.push(row);
+      for (const s of snapshots) s.records.push(current(s).slice());
+    }
     timings.record += performance.now() - r0;
-    const row = trace.rows[trace.rows.length - 1];
     const bad = row.findIndex((v) => !Number.isFinite(v));
     return bad < 0 ? watch.check(n, observed[0]) : { step: n, quantity: trace.columns[bad], value: row[bad] };
   };
@@ -168,11 +210,14 @@ export async function simulate(
   // critic (it ascends F), not under W2natural (KWNG draws a random basis each step)
   const dissipative = !flow.noise && !flow.diffusion && !flow.states.some((v) => v.role === 'critic') && flow.metric.name !== 'W2natural';
   const watch = new EnergyWatch(flow.energy.name, dissipative, backend.precision);
-  let divergence = await record(0);
-  let done = 0;
+  let divergence = resume ? undefined : await record(0);
+  let done = resume ? resume.step : 0;
+  let interrupted = false;
+  const checkpointEvery = options.checkpointEvery ?? 0;
+  let lastTurn = performance.now();
   t0 = performance.now();
   const recordBefore = timings.record;
-  for (let n = 0; n < steps && !divergence; n++) {
+  for (let n = done; n < steps && !divergence; n++) {
     const onHost = await stepOnce(n);
     done = n + 1;
     const recording = (every > 0 && done % every === 0) || done === steps;
@@ -182,6 +227,20 @@ export async function simulate(
     divergence ??= vectors?.check(done);
     if (!divergence && recording) divergence = await record(done);
     options.onStep?.(done, steps, trace.rows[trace.rows.length - 1][2]);
+    // signals (SIGINT, SIGTERM) reach options.stop through the event loop: let it turn now and then
+    if (options.stop && performance.now() - lastTurn > 50) {
+      await new Promise((resolve) => setImmediate(resolve));
+      lastTurn = performance.now();
+    }
+    const stopping = done < steps && !!options.stop?.();
+    if (!divergence && options.onCheckpoint && done < steps && (stopping || (checkpointEvery > 0 && done % checkpointEvery === 0))) {
+      if (!onHost) await backend.sync?.();
+      options.onCheckpoint(saved.capture(done, records, { firstRow: trace.rows[0] }));
+    }
+    if (stopping) {
+      interrupted = true;
+      break;
+    }
   }
   timings.steps = performance.now() - t0 - (timings.record - recordBefore);
 
@@ -206,10 +265,11 @@ export async function simulate(
   }
 
   return {
-    status: divergence ? 'diverged' : 'ok',
+    status: divergence ? 'diverged' : interrupted ? 'interrupted' : 'ok',
     divergence,
     steps: done,
     trace,
+    records,
     snapshots,
     positions,
     ...(weights ? { weights } : {}),

@@ -16,6 +16,7 @@ import type { Compiled } from '../compiler/compile.js';
 import type { StateIR } from '../compiler/lower.js';
 import { pushProgram } from '../compiler/parametric.js';
 import type { Backend } from './backend-cpu.js';
+import type { CheckpointState } from './checkpoint.js';
 import { fillNormal, purposeId } from './rng.js';
 import { evalSchedule, type InnerReport } from './schemes.js';
 import { STATE_METRIC_STEPS } from './state-metrics.js';
@@ -65,6 +66,14 @@ export class StateStepper {
     this.eta = this.gamma;
     this.nIndex = compiled.layout.param.get('n:0')!;
     this.tIndex = compiled.layout.param.get('t:0')!;
+  }
+
+  /** What a checkpoint saves of the states and critics (checkpoint.ts): their coordinates, the jko step size, the inner report, the schedule warning. */
+  register(state: CheckpointState): void {
+    for (const v of this.vectors) state.array(`state:${v.ir.name}`, v.data);
+    state.value('vectors.eta', () => this.eta, (v) => (this.eta = v as number));
+    state.value('vectors.inner', () => ({ ...this.inner }), (v) => Object.assign(this.inner, v));
+    state.value('vectors.negativeSchedule', () => this.negativeSchedule ?? null, (v) => (this.negativeSchedule = (v as StateStepper['negativeSchedule']) ?? undefined));
   }
 
   private setTime(n: number): void {
