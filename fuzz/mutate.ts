@@ -53,7 +53,7 @@ export function mutate(text: string, r: () => number): string {
     case 2: {
       // deep nesting around an expression after '='
       const eqs = [...text.matchAll(/= /g)];
-      const depth = pick(r, [5, 50, 500, 3000]);
+      const depth = pick(r, [5, 50, 300, 1000]);
       const open = pick(r, ['(', '[', '|', '-', 'exp(']);
       const close = open === '(' || open === 'exp(' ? ')' : open === '[' ? ']' : open === '|' ? '|' : '';
       const inner = open.repeat(depth) + '1' + close.repeat(depth);
@@ -63,7 +63,7 @@ export function mutate(text: string, r: () => number): string {
     }
     case 3: {
       // a long flat chain
-      const len = pick(r, [10, 100, 400, 1600, 5000]);
+      const len = pick(r, [10, 100, 400, 1600]);
       const term = pick(r, ['1', 'x[0]', 'sigma', 'E[x ~ mu] |x|^2', 'E[x ~ mu] x[0]']);
       const chain = Array.from({ length: len }, () => term).join(pick(r, [' + ', ' * ', ' - ']));
       const lines = text.split('\n');

@@ -1,5 +1,5 @@
 // The fuzzer's long run:
-//   npx tsx fuzz/run.ts [--count N] [--seed S] [--out DIR]
+//   npx tsx fuzz/run.ts [--count N] [--seed S] [--out DIR] [--jobs J]
 // Inputs are mutations (fuzz/mutate.ts) of every spec and language example,
 // 1 to 3 mutations deep, input k from seed S + k. A child process runs them
 // (fuzz/worker.ts); this parent restarts it after a crash of the process
@@ -20,20 +20,21 @@ const opt = (name: string, dflt: string) => {
 const count = Number(opt('--count', '100000'));
 const seed0 = Number(opt('--seed', '1'));
 const outDir = opt('--out', 'fuzz/out');
+const jobs = Math.max(1, Number(opt('--jobs', '1')));
 const HANG_MS = 20_000;
 const here = path.dirname(fileURLToPath(import.meta.url));
 fs.mkdirSync(outDir, { recursive: true });
 
 const tally = { ok: 0, diagnostic: 0, skipped: 0, crash: 0, hang: 0 };
-let next = seed0;
-const end = seed0 + count;
 const t0 = Date.now();
+let finished = 0;
 
 function saveCrash(k: number, kind: string, message: string): void {
   fs.writeFileSync(path.join(outDir, `crash-${k}.txt`), `${kind}: seed ${k}\n${message}\n`);
 }
 
-async function runChild(): Promise<void> {
+async function runChild(start: number, end: number): Promise<void> {
+  let next = start;
   while (next < end) {
     const from = next;
     await new Promise<void>((resolve) => {
@@ -44,6 +45,7 @@ async function runChild(): Promise<void> {
         clearTimeout(timer);
         timer = setTimeout(() => {
           tally.hang++;
+          finished++;
           saveCrash(current, 'hang', `over ${HANG_MS / 1000} s`);
           next = current + 1;
           child.kill('SIGKILL');
@@ -66,7 +68,7 @@ async function runChild(): Promise<void> {
           tally[msg.kind]++;
           if (msg.kind === 'crash') saveCrash(msg.k, 'crash', msg.message ?? '');
           next = msg.k + 1;
-          const done = next - seed0;
+          const done = ++finished;
           if (done % 1000 === 0) process.stderr.write(`${done}/${count} ${JSON.stringify(tally)} ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
         }
       });
@@ -75,6 +77,7 @@ async function runChild(): Promise<void> {
         if (next === current && (code !== 0 || signal) && signal !== 'SIGKILL') {
           // the process itself died on this input (out of memory, a native crash)
           tally.crash++;
+          finished++;
           saveCrash(current, 'crash', `worker exited with ${signal ?? code}`);
           next = current + 1;
         }
@@ -84,7 +87,8 @@ async function runChild(): Promise<void> {
   }
 }
 
-await runChild();
+const share = Math.ceil(count / jobs);
+await Promise.all(Array.from({ length: jobs }, (_, j) => runChild(seed0 + j * share, Math.min(seed0 + count, seed0 + (j + 1) * share))));
 const total = tally.ok + tally.diagnostic + tally.skipped + tally.crash + tally.hang;
 console.log(JSON.stringify({ inputs: total, ...tally, crashes: tally.crash + tally.hang, seconds: Math.round((Date.now() - t0) / 1000), seed: seed0 }));
 process.exit(tally.crash + tally.hang ? 1 : 0);
