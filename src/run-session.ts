@@ -41,7 +41,8 @@ export function recordCount(from: number, steps: number, every: number): number 
   return (from === 0 ? 1 : 0) + multiples + last;
 }
 
-const size = (b: number) => (b >= 1e12 ? `${(b / 1e12).toPrecision(3)} TB` : b >= 1e9 ? `${(b / 1e9).toPrecision(3)} GB` : b >= 1e6 ? `${(b / 1e6).toPrecision(3)} MB` : `${Math.ceil(b / 1e3)} kB`);
+const size = (b: number) =>
+  b >= 1e12 ? `${(b / 1e12).toPrecision(3)} TB` : b >= 1e9 ? `${(b / 1e9).toPrecision(3)} GB` : b >= 1e6 ? `${(b / 1e6).toPrecision(3)} MB` : b >= 1e3 ? `${(b / 1e3).toPrecision(3)} kB` : `${b} bytes`;
 
 /** Refuse a run whose records would not fit on the disk of `dir`, with the figures. */
 export function checkDiskSpace(dir: string, compiled: Compiled, measures: MeasureData[], from: number): void {
@@ -54,7 +55,10 @@ export function checkDiskSpace(dir: string, compiled: Compiled, measures: Measur
   const need = records * (perRecord + 25 * columns) + snaps.length * NPY_HEADER_BYTES;
   let free: number;
   try {
-    const st = fs.statfsSync(dir);
+    // the folder may not exist yet: the file system of its nearest existing parent
+    let at = path.resolve(dir);
+    while (!fs.existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
+    const st = fs.statfsSync(at);
     free = st.bavail * st.bsize;
   } catch {
     return; // a file system that cannot say: nothing to check against

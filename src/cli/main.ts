@@ -183,6 +183,9 @@ async function cmdRun(spec: string, opts: RunCliOptions): Promise<number> {
   const dir = opts.resume ?? opts.out ?? path.join('runs', compiled.ir.flow.name);
   const checkpoint = meta ? readCheckpoint(path.join(dir, CHECKPOINT_FILE)) : undefined;
   const checkpointEvery = meta?.checkpoint_every ?? opts.checkpointEvery ?? compiled.ir.checkpoint?.every ?? 0;
+  // data errors and a disk too small surface before the folder is touched
+  const inputs = prepareInputs(compiled);
+  checkDiskSpace(dir, compiled, inputs.measures, checkpoint?.step ?? 0);
   // claim the folder before spending time on the run
   const runDir = RunDir.open(dir, meta ? 'resume' : 'new', !!opts.force);
   let session: RunSession | undefined;
@@ -192,14 +195,12 @@ async function cmdRun(spec: string, opts: RunCliOptions): Promise<number> {
   const signals = catchSignals();
   const progress = createProgress({ quiet: opts.quiet, energy: compiled.ir.energy.name });
   try {
-    const inputs = prepareInputs(compiled);
     if (meta) {
       for (const d of meta.data ?? []) {
         const now = inputs.measures.find((m) => m.name === d.measure)?.file;
         if (now && now.sha256 !== d.sha256) throw new FlowError(error(now.path, undefined, `this data file has changed since the run in "${dir}" read it (sha256 differs from run.json's): --resume needs the same data`));
       }
     }
-    checkDiskSpace(dir, compiled, inputs.measures, checkpoint?.step ?? 0);
     session = new RunSession(
       runDir,
       { file: spec, source, compiled, measures: inputs.measures, set, checkpointEvery, backend: backendName, precision },
