@@ -22,6 +22,7 @@ const seed0 = Number(opt('--seed', '1'));
 const outDir = opt('--out', 'fuzz/out');
 const jobs = Math.max(1, Number(opt('--jobs', '1')));
 const HANG_MS = 20_000;
+const STARTUP_MS = 300_000;
 const here = path.dirname(fileURLToPath(import.meta.url));
 fs.mkdirSync(outDir, { recursive: true });
 
@@ -41,7 +42,8 @@ async function runChild(start: number, end: number): Promise<void> {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker.ts'), String(from), String(end)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let current = from;
       let timer: NodeJS.Timeout | undefined;
-      const arm = () => {
+      // the child's start-up (loading tsx and the compiler, slow on a loaded machine) is not an input: it gets STARTUP_MS
+      const arm = (ms = HANG_MS) => {
         clearTimeout(timer);
         timer = setTimeout(() => {
           tally.hang++;
@@ -49,9 +51,9 @@ async function runChild(start: number, end: number): Promise<void> {
           saveCrash(current, 'hang', `over ${HANG_MS / 1000} s`);
           next = current + 1;
           child.kill('SIGKILL');
-        }, HANG_MS);
+        }, ms);
       };
-      arm();
+      arm(STARTUP_MS);
       let buf = '';
       child.stdout.on('data', (d: Buffer) => {
         buf += d.toString();

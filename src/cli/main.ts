@@ -61,7 +61,9 @@ function parseSet(text: string, acc: Record<string, number[]> = {}): Record<stri
   const values = items.map((s) => s.trim());
   if (!values.length || values.some((v) => !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)))
     throw new InvalidArgumentError(`the value of ${m[1]} must be a number or a vector like [1, 2], got '${raw}'`);
-  return { ...acc, [m[1]]: values.map(Number) };
+  const numbers = values.map(Number);
+  if (numbers.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`the value of ${m[1]} must be a finite number, got '${raw}' (beyond ±1.8e308)`);
+  return { ...acc, [m[1]]: numbers };
 }
 
 function parseCount(text: string): number {

@@ -565,6 +565,8 @@ class Lowering {
     this.letsInProgress.add(d.name);
     let v = this.expr(d.value, this.constEnv());
     if (v && v.type.t === 'record') v = this.err(d.value.span, `a let constant must be a scalar or a vector, not a record`);
+    const bad = v?.comps.find((c) => c.kind === 'num' && !Number.isFinite(c.value)) as ir.NodeOf<'num'> | undefined;
+    if (bad) v = this.err(d.value.span, `the constant '${d.name}' is ${bad.value}, not a finite number`);
     const overrides = this.options.overrides ?? {};
     const override = Object.hasOwn(overrides, d.name) ? overrides[d.name] : undefined;
     if (override && v) {
@@ -583,7 +585,10 @@ class Lowering {
     const v = this.expr(e, env);
     if (!v) return null;
     if (!v.comps.every((c) => c.kind === 'num')) return this.err(e.span, 'this must be a constant (lets and numbers only)');
-    return v.comps.map((c) => (c as ir.NodeOf<'num'>).value);
+    const values = v.comps.map((c) => (c as ir.NodeOf<'num'>).value);
+    const bad = values.find((x) => !Number.isFinite(x));
+    if (bad !== undefined) return this.err(e.span, `this is ${bad}, not a finite number`);
+    return values;
   }
 
   private constInt(e: Expr, what: string, min: number): number | null {

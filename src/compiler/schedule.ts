@@ -183,7 +183,8 @@ export function schedule(
   const makeStages = (bufs: Buffer[]): Stage[] => {
     const groups = new Map<string, Buffer[]>();
     for (const b of [...bufs].sort((a, c) => a.level - c.level || a.id - c.id)) {
-      const key = `${b.level}|${b.domain}`;
+      // a closed reduction's domain is null: its key must differ from a measure called 'null'
+      const key = b.domain === null ? `${b.level}` : `${b.level}|${b.domain}`;
       if (!groups.has(key)) groups.set(key, []);
       groups.get(key)!.push(b);
     }

@@ -4,6 +4,7 @@
 // and run.json, written last. Each file is written under a temporary name
 // and renamed, so an interrupted run never leaves half a file.
 
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { encodeNpy } from './npy.js';
 import { writeFileAtomic } from './files.js';
@@ -23,7 +24,11 @@ export function traceCsv(trace: Trace): string {
 /** File name of a recorded measure: the column name when it is a safe file name. */
 export function npyName(column: string): string {
   const safe = column.replace(/[^\p{L}\p{N}_.'-]/gu, '_');
-  return `${safe}.npy`;
+  // file names are at most 255 bytes: a longer name keeps its start and a hash of the whole (ENAMETOOLONG otherwise)
+  if (Buffer.byteLength(safe) <= 200) return `${safe}.npy`;
+  let cut = safe.slice(0, 150);
+  while (Buffer.byteLength(cut) > 150) cut = cut.slice(0, -1);
+  return `${cut}-${createHash('sha256').update(column).digest('hex').slice(0, 16)}.npy`;
 }
 
 /** File name of a fixed measure read from a data file, as the run folder keeps it (a measure name has no '.': no record item's file is called so). */

@@ -370,6 +370,10 @@ export function exactW2(a: Cloud, b: Cloud): number {
   // clouds are far apart (for a translate, ~15x less search work alone).
   const xc = centred(x, n, d);
   const yc = centred(y, n, d);
+  // coordinates so large (~1e154 and up) that a squared distance overflows: W2 is not representable, say so as Infinity
+  let top = 0;
+  for (const c of [xc, yc]) for (let k = 0; k < c.length; k++) top = Math.max(top, Math.abs(c[k]));
+  if (!Number.isFinite(4 * d * top * top)) return Infinity;
   const perm = assignPoints(xc, yc, n, d).col4row;
   let s = 0;
   for (let i = 0; i < n; i++) s += sqDist(x, i, y, perm[i], d);
