@@ -351,7 +351,12 @@ describe('errors', () => {
   it('reports input nested too deeply for the parser, and recovers', () => {
     const deep = parse(`let a = ${'('.repeat(5000)}1${')'.repeat(5000)}`, 'deep.flow');
     expect(deep.program).toBeUndefined();
-    expect(deep.diagnostics.map((d) => d.message)).toEqual(['the source is nested too deeply to parse']);
+    // located: at the bracket where the nesting is deepest
+    expect(deep.diagnostics.map((d) => [d.message, d.span?.line, d.span?.column])).toEqual([
+      ['the source is nested too deeply to parse: 5000 brackets open here; flowc parses up to a few hundred levels', 1, 5008],
+    ]);
+    const minus = parse(`let a = ${'- '.repeat(20000)}1`, 'deep.flow');
+    expect(minus.diagnostics.map((d) => [d.message, d.span?.line, d.span?.column])).toEqual([['the source is nested too deeply to parse: 20000 operators in a row here', 1, 9]]);
     expect(decl('let a = ((1))', 'let').value).toMatchObject({ kind: 'num', value: 1 });
   });
 

@@ -285,6 +285,13 @@ describe('files flowc reads back', () => {
     expect(spawnSync('mkfifo', [path.join(dir, 'nu.csv')]).status).toBe(0);
     const r = flowc(['check', 's.flow'], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^s\.flow:4:\d+: error: data file "nu\.csv" is not a regular file \(a folder, FIFO or device\); flowc reads data from regular files only/);
+    expect(r.stderr).toMatch(/^s\.flow:4:\d+: error: data file "nu\.csv" is not a regular file \(a FIFO, socket or device\); flowc reads data from regular files only/);
+  });
+
+  it('--set with a number beyond float64 (1e400) is refused, not run as Infinity', () => {
+    const dir = tempDir({ 's.flow': SPEC.replace('seed 3', 'seed 3\nlet s = 1') });
+    const r = flowc(['check', 's.flow', '--set', 's=1e400'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("the value of s must be a finite number, got '1e400'");
   });
 });

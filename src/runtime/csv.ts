@@ -72,7 +72,8 @@ export function readPointsCsv(opts: PointsCsvOptions): PointsCsv {
     // Spans are offsets into the text without its byte-order mark, so that
     // columns count what an editor shows.
     // a FIFO or a device would block or never end: regular files only
-    if (!fs.statSync(fileAbs).isFile()) throw atSpec(`data file "${relPath}" is not a regular file (a folder, FIFO or device); flowc reads data from regular files only`);
+    const st = fs.statSync(fileAbs);
+    if (!st.isFile() && !st.isDirectory()) throw atSpec(`data file "${relPath}" is not a regular file (a FIFO, socket or device); flowc reads data from regular files only`);
     const bytes = fs.readFileSync(fileAbs);
     sha256 = createHash('sha256').update(bytes).digest('hex');
     text = bytes.toString('utf8').replace(/^\uFEFF/, '');
