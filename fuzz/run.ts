@@ -41,19 +41,37 @@ async function runChild(start: number, end: number): Promise<void> {
     await new Promise<void>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker.ts'), String(from), String(end)], { stdio: ['ignore', 'pipe', 'inherit'] });
       let current = from;
-      let timer: NodeJS.Timeout | undefined;
-      // the child's start-up (loading tsx and the compiler, slow on a loaded machine) is not an input: it gets STARTUP_MS
-      const arm = (ms = HANG_MS) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
+      let timer: NodeJS.Timeout | undefined = undefined;
+      // A hang is 20 s of the child's CPU time on one input (Linux: /proc/PID/stat), not of wall time: on a
+      // loaded machine at nice 19 wall time says little. Elsewhere, wall time. Start-up is not an input.
+      const cpu = (): number | undefined => {
+        try {
+          const f = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+          return ((Number(f[11]) + Number(f[12])) / 100) * 1000;
+        } catch {
+          return undefined;
+        }
+      };
+      let startedAt = Date.now();
+      let startedCpu = cpu();
+      let started = false;
+      const arm = () => {
+        startedAt = Date.now();
+        startedCpu = cpu();
+        started = true;
+      };
+      timer = setInterval(() => {
+        const now = cpu();
+        const spent = now !== undefined && startedCpu !== undefined ? now - startedCpu : Date.now() - startedAt;
+        if (spent > (started ? HANG_MS : STARTUP_MS)) {
+          clearInterval(timer);
           tally.hang++;
           finished++;
-          saveCrash(current, 'hang', `over ${HANG_MS / 1000} s`);
+          saveCrash(current, 'hang', `over ${HANG_MS / 1000} s of CPU time`);
           next = current + 1;
           child.kill('SIGKILL');
-        }, ms);
-      };
-      arm(STARTUP_MS);
+        }
+      }, 500);
       let buf = '';
       child.stdout.on('data', (d: Buffer) => {
         buf += d.toString();
@@ -75,7 +93,7 @@ async function runChild(start: number, end: number): Promise<void> {
         }
       });
       child.on('exit', (code, signal) => {
-        clearTimeout(timer);
+        clearInterval(timer);
         if (next === current && (code !== 0 || signal) && signal !== 'SIGKILL') {
           // the process itself died on this input (out of memory, a native crash)
           tally.crash++;
