@@ -12,7 +12,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../src/runtime/checkpoint.js
 import { decodeNpy } from '../src/runtime/npy.js';
 import { NPY_HEADER_BYTES, NpyAppender, TraceAppender } from '../src/runtime/record-stream.js';
 import { recordCount } from '../src/run-session.js';
-import { BIN, flowc, tempDir } from './helpers.js';
+import { BIN, flowc, ROOT, tempDir } from './helpers.js';
 
 const SPEC = `flow stream
 seed 3
@@ -157,6 +157,24 @@ describe('interruption and resume', () => {
     expect(fs.readFileSync(path.join(dir, 'cut', 'trace.csv'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'full', 'trace.csv'), 'utf8'));
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'cut', 'run.json'), 'utf8')).status).toBe('ok');
     expect(fs.existsSync(path.join(dir, 'cut', 'checkpoint.bin'))).toBe(false);
+  });
+
+  it('a parametric flow (states and a critic) resumes bit for bit too', async () => {
+    const dir = tempDir({ 'g.flow': fs.readFileSync(path.join(ROOT, 'specs', 'mmd-gan-critic-dab.flow'), 'utf8') });
+    expect(flowc(['run', 'g.flow', '--out', 'full', '--quiet', '--steps', '30'], { cwd: dir }).code).toBe(0);
+    const cut = await new Promise<number | null>((resolve) => {
+      const c = spawn(process.execPath, [BIN, 'run', 'g.flow', '--out', 'cut', '--quiet', '--steps', '30', '--checkpoint-every', '3'], { cwd: dir });
+      const poll = setInterval(() => {
+        if (fs.existsSync(path.join(dir, 'cut', 'checkpoint.bin'))) {
+          clearInterval(poll);
+          c.kill('SIGINT');
+        }
+      }, 20);
+      c.on('exit', (code) => (clearInterval(poll), resolve(code)));
+    });
+    expect(cut).toBe(130);
+    expect(flowc(['run', 'g.flow', '--resume', 'cut', '--quiet'], { cwd: dir }).code).toBe(0);
+    for (const f of ['trace.csv', 'theta.npy', 'psi.npy', 'q.npy']) expect(fs.readFileSync(path.join(dir, 'cut', f))).toEqual(fs.readFileSync(path.join(dir, 'full', f)));
   });
 
   it('SIGTERM exits 143; a second resume of a complete run is refused', async () => {
