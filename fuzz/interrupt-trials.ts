@@ -1,0 +1,123 @@
+// Interruption trials (issue 10): kill `flowc run` with SIGINT, SIGTERM and
+// SIGKILL at random moments, N times each; check that every file left parses
+// and every record kept is whole; resume from the checkpoint left and compare
+// the final positions and trace with an uninterrupted run, byte for byte.
+//
+//   npx tsx fuzz/interrupt-trials.ts [--trials N] [--seed S] [--out DIR]
+//
+// Needs `npm run build` (it runs bin/flowc.js). Prints one JSON line per
+// trial and a summary.
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeCheckpoint } from '../src/runtime/checkpoint.js';
+import { rng } from './mutate.js';
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+const trials = Number(opt('--trials', '20'));
+const random = rng(Number(opt('--seed', '1')));
+const work = path.resolve(opt('--out', '/tmp/flowc-interrupt'));
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'flowc.js');
+
+const SPEC = `flow trials
+seed 11
+particles mu in R^2: 40 ~ normal([0, 0], 1)
+sample nu in R^2: 30 ~ normal([2, 0], 0.5)
+kernel k(x, y) = exp(-|x - y|^2 / 2)
+energy F = 1/2 * mmd2(mu, nu; k)
+scheme euler(step = 0.5, steps = 600)
+noise 0.2 / sqrt(1 + n)
+diffusion 0.001
+checkpoint every 10
+record every 5: F, w2(mu, nu), dissipation, positions(mu)
+`;
+
+fs.rmSync(work, { recursive: true, force: true });
+fs.mkdirSync(work, { recursive: true });
+fs.writeFileSync(path.join(work, 't.flow'), SPEC);
+const flowc = (a: string[]) => spawnSync(process.execPath, [BIN, ...a], { cwd: work, encoding: 'utf8' });
+
+const t0 = Date.now();
+const ref = flowc(['run', 't.flow', '--out', 'ref', '--quiet']);
+if (ref.status !== 0) throw new Error(`the reference run failed: ${ref.stderr}`);
+const refMs = Date.now() - t0;
+const refMu = fs.readFileSync(path.join(work, 'ref', 'mu.npy'));
+const refTrace = fs.readFileSync(path.join(work, 'ref', 'trace.csv'), 'utf8');
+
+/** Problems with the files of a run folder: each file parses, each record is whole. `killed`: a record cut mid-write may trail the .npy. */
+function check(dir: string, killed: boolean): string[] {
+  const problems: string[] = [];
+  const files = fs.readdirSync(dir);
+  for (const f of files) if (f.endsWith('.tmp') || f.startsWith('.flowc-new')) problems.push(`left behind: ${f}`);
+  let rows = 0;
+  if (files.includes('trace.csv')) {
+    const text = fs.readFileSync(path.join(dir, 'trace.csv'), 'utf8');
+    if (text.length && !text.endsWith('\n')) problems.push('trace.csv ends mid-row');
+    const lines = text.split('\n').filter((l) => l);
+    const width = lines[0] ? lines[0].match(/"[^"]*"|[^,]+/g)!.length : 0;
+    for (const l of lines.slice(1)) if (l.split(',').length !== width || l.split(',').some((v) => Number.isNaN(Number(v)))) problems.push(`trace.csv row not whole: ${l}`);
+    rows = lines.length - 1;
+  }
+  if (files.includes('mu.npy')) {
+    const b = fs.readFileSync(path.join(dir, 'mu.npy'));
+    const shape = /'shape': \((\d+), (\d+), (\d+)\)/.exec(b.toString('latin1', 0, 128));
+    if (!shape || b.toString('latin1', 0, 6) !== '\x93NUMPY') problems.push('mu.npy header unreadable');
+    else {
+      const n = Number(shape[1]);
+      const need = 128 + n * 40 * 2 * 8;
+      const extra = b.length - need;
+      if (extra < 0 || (extra > 0 && (!killed || extra > 640))) problems.push(`mu.npy: ${n} records need ${need} bytes, file has ${b.length}`);
+      if (!killed && n !== rows) problems.push(`mu.npy has ${n} records, trace.csv ${rows}`);
+      if (killed && Math.abs(n - rows) > 1) problems.push(`mu.npy has ${n} records, trace.csv ${rows}`);
+    }
+  }
+  if (files.includes('run.json'))
+    try {
+      JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    } catch {
+      problems.push('run.json does not parse');
+    }
+  if (files.includes('checkpoint.bin'))
+    try {
+      decodeCheckpoint(fs.readFileSync(path.join(dir, 'checkpoint.bin')), 'checkpoint.bin');
+    } catch (e) {
+      problems.push(`checkpoint.bin: ${(e as Error).message}`);
+    }
+  return problems;
+}
+
+const summary: Record<string, { trials: number; problems: number; resumed: number; identical: number; beforeFirstCheckpoint: number; finished: number }> = {};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+  const s = (summary[signal] = { trials: 0, problems: 0, resumed: 0, identical: 0, beforeFirstCheckpoint: 0, finished: 0 });
+  for (let k = 0; k < trials; k++) {
+    const name = `${signal}-${k}`;
+    // a moment between the start and the end of an uninterrupted run
+    const delay = Math.round(300 + random() * refMs);
+    const code = await new Promise<number | null>((resolve) => {
+      const c = spawn(process.execPath, [BIN, 'run', 't.flow', '--out', name, '--quiet'], { cwd: work, stdio: 'ignore' });
+      const timer = setTimeout(() => c.kill(signal), delay);
+      c.on('exit', (code) => (clearTimeout(timer), resolve(code)));
+    });
+    s.trials++;
+    const dir = path.join(work, name);
+    const problems = fs.existsSync(dir) ? check(dir, signal === 'SIGKILL') : [];
+    if (problems.length) s.problems++;
+    let outcome = 'no checkpoint';
+    if (code === 0) {
+      s.finished++;
+      outcome = 'finished before the signal';
+    } else if (fs.existsSync(path.join(dir, 'checkpoint.bin'))) {
+      const r = flowc(['run', 't.flow', '--resume', name, '--quiet']);
+      s.resumed++;
+      const same = r.status === 0 && fs.readFileSync(path.join(dir, 'mu.npy')).equals(refMu) && fs.readFileSync(path.join(dir, 'trace.csv'), 'utf8') === refTrace;
+      if (same) s.identical++;
+      outcome = same ? 'resumed: identical' : `resumed: DIFFERENT (${r.status}: ${r.stderr.trim()})`;
+    } else s.beforeFirstCheckpoint++;
+    console.log(JSON.stringify({ trial: name, delay_ms: delay, exit: code, problems, outcome }));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+console.log(JSON.stringify({ reference_ms: refMs, ...summary }));
