@@ -158,6 +158,16 @@ function catchSignals(): { signal: () => NodeJS.Signals | undefined; dispose: ()
 }
 
 async function cmdRun(spec: string, opts: RunCliOptions): Promise<number> {
+  // from the start: a signal while the spec compiles or the data loads stops the run after its first step
+  const signals = catchSignals();
+  try {
+    return await runSpec(spec, opts, signals);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function runSpec(spec: string, opts: RunCliOptions, signals: ReturnType<typeof catchSignals>): Promise<number> {
   const t0 = performance.now();
   let set = opts.set;
   let steps = opts.steps;
@@ -194,7 +204,6 @@ async function cmdRun(spec: string, opts: RunCliOptions): Promise<number> {
   let run: FlowRun;
   let files: string[];
   let writeMs = 0;
-  const signals = catchSignals();
   const progress = createProgress({ quiet: opts.quiet, energy: compiled.ir.energy.name });
   try {
     if (meta) {
@@ -234,7 +243,6 @@ async function cmdRun(spec: string, opts: RunCliOptions): Promise<number> {
     throw e;
   } finally {
     progress?.stop();
-    signals.dispose();
   }
   report([...warnings, ...run.warnings].filter((d) => d.severity === 'warning'));
   const figures = [...(opts.plot ? [await (await plotModule()).plotRun(dir, undefined)] : []), ...(opts.report ? [await (await reportModule()).reportRun(dir, undefined)] : [])];
