@@ -146,7 +146,7 @@ interface RunCliOptions {
 
 /** SIGINT and SIGTERM while a run steps: the first ends it after the current step (files valid, a checkpoint); a second ends the process at once. */
 function catchSignals(): { signal: () => NodeJS.Signals | undefined; dispose: () => void } {
-  let got: NodeJS.Signals | undefined;
+  let got = earlySignal;
   const on = (sig: NodeJS.Signals) => {
     if (got) process.exit(sig === 'SIGINT' ? 130 : 143);
     got = sig;
@@ -402,7 +402,22 @@ function parsePrecision(text: string): 'float64' | 'float32' {
   throw new InvalidArgumentError(`expected float64 or float32; got '${text}'`);
 }
 
+/** A signal that bin/flowc.js caught while flowc was loading (see there). */
+let earlySignal: NodeJS.Signals | undefined;
+
+/** Take over the signals bin/flowc.js held during start-up: every command but run ends now if one came. */
+function takeEarlySignals(argv: string[]): void {
+  const early = (globalThis as { flowcEarlySignal?: { signal?: NodeJS.Signals; handler?: (s: NodeJS.Signals) => void } }).flowcEarlySignal;
+  if (!early?.handler) return;
+  process.off('SIGINT', early.handler);
+  process.off('SIGTERM', early.handler);
+  earlySignal = early.signal;
+  early.handler = undefined;
+  if (earlySignal && argv[0] !== 'run') process.exit(earlySignal === 'SIGINT' ? 130 : 143);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  takeEarlySignals(argv);
   let code = 0;
   const program = new Command('flowc')
     .description('compile and run gradient flows on probability measures')
