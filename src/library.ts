@@ -14,9 +14,9 @@
 import type { PlotOptions } from './draw/plot.js';
 import { compile as compileSource, type Compiled } from './compiler/compile.js';
 import { FlowError, type Diagnostic } from './compiler/diagnostics.js';
-import { readSpec, runCompiled, type RunOptions } from './api.js';
+import { readSpec, runCompiled, type RunOptions, type FlowRun } from './api.js';
 import { writeRunFolder } from './run-folder.js';
-import { ensureFreshDir } from './runtime/files.js';
+import { RunDir } from './runtime/run-dir.js';
 import type { Divergence } from './runtime/simulate.js';
 
 export interface CompileOptions {
@@ -133,10 +133,21 @@ export async function run(spec: string | Flow, options: RunFlowOptions = {}): Pr
   const flow = typeof spec === 'string' ? compile(spec, options) : spec;
   const compileMs = typeof spec === 'string' ? performance.now() - t0 : 0;
   // like the CLI: fail on the output folder before spending time on the run
-  if (options.out !== undefined) ensureFreshDir(options.out, !!options.force);
-  const r = await runCompiled(flow.compiled, { ...options, set: undefined, steps: undefined }, compileMs);
-  const timings: Record<string, number> = { ...r.timings };
-  if (options.out !== undefined) timings.write = writeRunFolder(options.out, flow.file, r, flow.set).writeMs;
+  // (the folder's lock, and --force's fresh folder swapped in at the end: runtime/run-dir.ts)
+  const runDir = options.out !== undefined ? RunDir.open(options.out, 'new', !!options.force) : undefined;
+  let r: FlowRun;
+  const timings: Record<string, number> = {};
+  try {
+    r = await runCompiled(flow.compiled, { ...options, set: undefined, steps: undefined }, compileMs);
+    Object.assign(timings, r.timings);
+    if (runDir) {
+      const written = writeRunFolder(runDir.dir, flow.file, r, flow.set);
+      timings.write = written.writeMs;
+      runDir.finish(written.files);
+    }
+  } finally {
+    runDir?.release();
+  }
 
   const { trace, snapshots } = r.result;
   const steps = trace.rows.map((row) => row[0]);

@@ -92,7 +92,7 @@ describe('run', () => {
     const out = path.join(dir, 'run');
     const w = await run(path.join(dir, 'a.flow'), { out });
     expect(w.dir).toBe(out);
-    expect(fs.readdirSync(out).sort()).toEqual(['mu.npy', 'nu.npy', 'run.json', 'trace.csv']);
+    expect(fs.readdirSync(out).sort()).toEqual(['mu.npy', 'nu.input.npy', 'nu.npy', 'run.json', 'trace.csv']);
     expect(decodeNpy(fs.readFileSync(path.join(out, 'mu.npy')))).toEqual({ data: mu.data, shape: mu.shape });
     const csv = fs.readFileSync(path.join(out, 'trace.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
     expect(csv.map((row) => row[2])).toEqual(r.trace.F);

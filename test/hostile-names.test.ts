@@ -115,13 +115,15 @@ describe.concurrent('hostile identifiers', () => {
     expect(tc.rows).toEqual(tp.rows);
 
     // positions: same bytes, files named after the columns
-    expect(fs.readdirSync(path.join(dir, 'hostile')).sort()).toEqual(['prototype.npy', 'require.npy', 'run.json', 'trace.csv']);
-    expect(fs.readdirSync(path.join(dir, 'codegen')).sort()).toEqual(['i.npy', 'prototype.npy', 'run.json', 'trace.csv']);
+    // (and the copy of the data file the sample was read from: NAME.input.npy)
+    expect(fs.readdirSync(path.join(dir, 'hostile')).sort()).toEqual(['prototype.npy', 'require.input.npy', 'require.npy', 'run.json', 'trace.csv']);
+    expect(fs.readdirSync(path.join(dir, 'codegen')).sort()).toEqual(['i.input.npy', 'i.npy', 'prototype.npy', 'run.json', 'trace.csv']);
     const npy = (d: string, f: string) => fs.readFileSync(path.join(dir, d, f));
     expect(decodeNpy(npy('plain', 'pos.npy')).shape).toEqual([4, 10, 3]);
     expect(npy('hostile', 'prototype.npy').equals(npy('plain', 'pos.npy'))).toBe(true);
     expect(npy('hostile', 'require.npy').equals(npy('plain', 'nu.npy'))).toBe(true);
     expect(npy('codegen', 'prototype.npy').equals(npy('plain', 'pos.npy'))).toBe(true);
+    expect(npy('hostile', 'require.input.npy').equals(npy('plain', 'nu.input.npy'))).toBe(true);
 
     // run.json keeps hostile keys as plain data
     const run = JSON.parse(fs.readFileSync(path.join(dir, 'hostile', 'run.json'), 'utf8'));
