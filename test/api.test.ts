@@ -97,7 +97,7 @@ describe('run', () => {
     const csv = fs.readFileSync(path.join(out, 'trace.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
     expect(csv.map((row) => row[2])).toEqual(r.trace.F);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'))).toMatchObject({ flow: { name: 'api_small' }, status: 'ok', steps: 40 });
-    await expect(run(path.join(dir, 'a.flow'), { out })).rejects.toThrow('exists; pass --force to overwrite');
+    await expect(run(path.join(dir, 'a.flow'), { out })).rejects.toThrow('exists; pass --force to replace the run in it');
   });
 
   it('runs source text and a compiled Flow; set and steps belong to compile', async () => {
