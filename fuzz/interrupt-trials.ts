@@ -28,7 +28,7 @@ particles mu in R^2: 40 ~ normal([0, 0], 1)
 sample nu in R^2: 40 ~ normal([2, 0], 0.5)
 kernel k(x, y) = exp(-|x - y|^2 / 2)
 energy F = 1/2 * mmd2(mu, nu; k)
-scheme euler(step = 0.5, steps = 400)
+scheme euler(step = 0.5, steps = 150)
 noise 0.2 / sqrt(1 + n)
 diffusion 0.001
 checkpoint every 10
