@@ -200,7 +200,7 @@ describe('interruption and resume', () => {
     expect(npy(path.join(dir, 'o', 'nu.input.npy')).shape).toEqual([3, 2]);
 
     expect(flowc(['run', 's.flow', '--resume', 'o', '--set', 'x=1'], { cwd: dir }).stderr).toBe(
-      'o: error: --resume continues a run with its own constants, steps and checkpoints (run.json): drop --set, --steps and --checkpoint-every\n',
+      'o: error: --resume continues a run with its own constants, seed, steps and checkpoints (run.json): drop --set, --seed, --steps and --checkpoint-every\n',
     );
     fs.writeFileSync(path.join(dir, 't.flow'), fs.readFileSync(path.join(dir, 's.flow'), 'utf8') + '# edited\n');
     expect(flowc(['run', 't.flow', '--resume', 'o'], { cwd: dir }).stderr).toBe(
