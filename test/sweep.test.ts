@@ -77,12 +77,19 @@ describe('flowc sweep', () => {
     const out = path.join(dir, 'study');
     const args = [BIN, 'sweep', 'w2.flow', '--seeds', '1..6', '--jobs', '1', '--out', out, '--quiet'];
     const child = spawn(process.execPath, args, { cwd: dir, stdio: 'ignore' });
-    // kill the sweep once two runs are complete
-    const complete = () => (fs.existsSync(path.join(out, 'w2')) ? fs.readdirSync(path.join(out, 'w2')).filter((r) => fs.existsSync(path.join(out, 'w2', r, 'run.json'))).length : 0);
+    // kill the sweep once two runs are complete (run.json is written when a run starts, status "running", and again at its end)
+    const finished = (r: string) => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(out, 'w2', r, 'run.json'), 'utf8')).status === 'ok';
+      } catch {
+        return false;
+      }
+    };
+    const complete = () => (fs.existsSync(path.join(out, 'w2')) ? fs.readdirSync(path.join(out, 'w2')).filter(finished).length : 0);
     for (let k = 0; k < 600 && complete() < 2; k++) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
-    const done = fs.readdirSync(path.join(out, 'w2')).filter((r) => fs.existsSync(path.join(out, 'w2', r, 'run.json')));
+    const done = fs.readdirSync(path.join(out, 'w2')).filter(finished);
     expect(done.length).toBeGreaterThanOrEqual(2);
     expect(done.length).toBeLessThan(6);
     const before = new Map(done.map((r) => [r, fs.statSync(path.join(out, 'w2', r, 'run.json')).mtimeMs]));
