@@ -3,7 +3,12 @@
 // and every record kept is whole; resume from the checkpoint left and compare
 // the final positions and trace with an uninterrupted run, byte for byte.
 //
-//   npx tsx fuzz/interrupt-trials.ts [--trials N] [--seed S] [--out DIR]
+//   npx tsx fuzz/interrupt-trials.ts [--trials N] [--seed S] [--out DIR] [--signals SIGINT,SIGTERM,SIGKILL]
+//
+// The moment of each kill: after a random number of records (0 to the
+// second-to-last) have reached trace.csv, plus 0-300 ms; for 0 records, a
+// random moment in the first 3 s (start-up, compilation). So every trial
+// kills a run in progress, however loaded the machine.
 //
 // Needs `npm run build` (it runs bin/flowc.js). Prints one JSON line per
 // trial and a summary.
@@ -18,6 +23,7 @@ import { rng } from './mutate.js';
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const trials = Number(opt('--trials', '20'));
+const signals = opt('--signals', 'SIGINT,SIGTERM,SIGKILL').split(',') as NodeJS.Signals[];
 const random = rng(Number(opt('--seed', '1')));
 const work = path.resolve(opt('--out', '/tmp/flowc-interrupt'));
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'flowc.js');
@@ -90,16 +96,25 @@ function check(dir: string, killed: boolean): string[] {
 }
 
 const summary: Record<string, { trials: number; problems: number; resumed: number; identical: number; beforeFirstCheckpoint: number; finished: number }> = {};
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
+const totalRecords = refTrace.trimEnd().split('\n').length - 1;
+for (const signal of signals) {
   const s = (summary[signal] = { trials: 0, problems: 0, resumed: 0, identical: 0, beforeFirstCheckpoint: 0, finished: 0 });
   for (let k = 0; k < trials; k++) {
     const name = `${signal}-${k}`;
-    // a moment between the start and the end of an uninterrupted run
-    const delay = Math.round(300 + random() * refMs);
+    const rows = Math.floor(random() * (totalRecords - 1));
+    const delay = rows === 0 ? Math.round(random() * 3000) : Math.round(random() * 300);
     const code = await new Promise<number | null>((resolve) => {
       const c = spawn(process.execPath, [BIN, 'run', 't.flow', '--out', name, '--quiet'], { cwd: work, stdio: 'ignore' });
-      const timer = setTimeout(() => c.kill(signal), delay);
-      c.on('exit', (code) => (clearTimeout(timer), resolve(code)));
+      let timer: NodeJS.Timeout | undefined;
+      const trace = path.join(work, name, 'trace.csv');
+      const poll = setInterval(() => {
+        const have = fs.existsSync(trace) ? fs.readFileSync(trace, 'utf8').split('\n').length - 2 : 0;
+        if (have >= rows) {
+          clearInterval(poll);
+          timer = setTimeout(() => c.kill(signal), delay);
+        }
+      }, 10);
+      c.on('exit', (code) => (clearInterval(poll), clearTimeout(timer), resolve(code)));
     });
     s.trials++;
     const dir = path.join(work, name);
@@ -116,7 +131,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL'] as const) {
       if (same) s.identical++;
       outcome = same ? 'resumed: identical' : `resumed: DIFFERENT (${r.status}: ${r.stderr.trim()})`;
     } else s.beforeFirstCheckpoint++;
-    console.log(JSON.stringify({ trial: name, delay_ms: delay, exit: code, problems, outcome }));
+    console.log(JSON.stringify({ trial: name, after_records: rows, delay_ms: delay, exit: code, problems, outcome }));
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
