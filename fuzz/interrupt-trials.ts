@@ -57,7 +57,8 @@ const refTrace = fs.readFileSync(path.join(work, 'ref', 'trace.csv'), 'utf8');
 function check(dir: string, killed: boolean): string[] {
   const problems: string[] = [];
   const files = fs.readdirSync(dir);
-  for (const f of files) if (f.endsWith('.tmp') || f.startsWith('.flowc-new')) problems.push(`left behind: ${f}`);
+  // a SIGKILL may leave a temporary file (an atomic write cut short): the next run in the folder removes it
+  if (!killed) for (const f of files) if (f.endsWith('.tmp') || f.startsWith('.flowc-new')) problems.push(`left behind: ${f}`);
   let rows = 0;
   if (files.includes('trace.csv')) {
     const text = fs.readFileSync(path.join(dir, 'trace.csv'), 'utf8');
@@ -128,6 +129,8 @@ for (const signal of signals) {
       const r = flowc(['run', 't.flow', '--resume', name, '--quiet']);
       s.resumed++;
       const same = r.status === 0 && fs.readFileSync(path.join(dir, 'mu.npy')).equals(refMu) && fs.readFileSync(path.join(dir, 'trace.csv'), 'utf8') === refTrace;
+      const left = fs.readdirSync(dir).filter((f) => f.endsWith('.tmp') || f.startsWith('.flowc'));
+      if (left.length) problems.push(`left after --resume: ${left.join(', ')}`);
       if (same) s.identical++;
       outcome = same ? 'resumed: identical' : `resumed: DIFFERENT (${r.status}: ${r.stderr.trim()})`;
     } else s.beforeFirstCheckpoint++;

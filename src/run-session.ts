@@ -110,7 +110,7 @@ export class RunSession {
   /** run.json with status "running" (a new run; a resumed run keeps its own until a checkpoint). */
   begin(): void {
     if (!this.resume) for (const m of this.inputs()) writeFileAtomic(path.join(this.dir, inputNpyName(m.name)), encodeNpy(m.data, [m.size, m.dim]));
-    if (!this.resume) this.writeJson({ ...this.head, status: 'running', ...this.runInfo() }, this.files());
+    if (!this.resume) this.writeJson({ ...this.head, status: 'running', steps: 0, records: 0, ...this.runInfo() }, this.files());
   }
 
   private open(columns: string[]): void {
@@ -132,7 +132,7 @@ export class RunSession {
     for (const n of this.npys) n.sync();
     writeCheckpoint(path.join(this.dir, CHECKPOINT_FILE), cp);
     this.checkpointed = true;
-    this.writeJson({ ...this.head, status: 'running', ...this.runInfo(), checkpoint: { step: cp.step, records: cp.records } }, this.files());
+    this.writeJson({ ...this.head, status: 'running', steps: cp.step, records: cp.records, ...this.runInfo(), checkpoint: { step: cp.step, records: cp.records } }, this.files());
   };
 
   /** Close the files, write the final run.json, swap a --force run into place; returns the files written. */

@@ -159,6 +159,28 @@ describe('interruption and resume', () => {
     expect(fs.existsSync(path.join(dir, 'cut', 'checkpoint.bin'))).toBe(false);
   });
 
+  it('after a SIGKILL, the run.json left (status running) is valid and --resume continues from the checkpoint, bit for bit', async () => {
+    const dir = tempDir({ 's.flow': SPEC.replace('steps = 3000', 'steps = 200') });
+    expect(flowc(['run', 's.flow', '--out', 'full', '--quiet'], { cwd: dir }).code).toBe(0);
+    const killed = await new Promise<number | null>((resolve) => {
+      const c = spawn(process.execPath, [BIN, 'run', 's.flow', '--out', 'cut', '--quiet'], { cwd: dir });
+      const poll = setInterval(() => {
+        if (fs.existsSync(path.join(dir, 'cut', 'checkpoint.bin'))) {
+          clearInterval(poll);
+          c.kill('SIGKILL');
+        }
+      }, 10);
+      c.on('exit', (code) => (clearInterval(poll), resolve(code)));
+    });
+    expect(killed).toBe(null);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'cut', 'run.json'), 'utf8')).status).toBe('running');
+    const r = flowc(['run', 's.flow', '--resume', 'cut', '--quiet'], { cwd: dir });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(fs.readFileSync(path.join(dir, 'cut', 'mu.npy'))).toEqual(fs.readFileSync(path.join(dir, 'full', 'mu.npy')));
+    expect(fs.readFileSync(path.join(dir, 'cut', 'trace.csv'), 'utf8')).toBe(fs.readFileSync(path.join(dir, 'full', 'trace.csv'), 'utf8'));
+    expect(fs.readdirSync(path.join(dir, 'cut')).filter((f) => f.startsWith('.') || f.endsWith('.tmp'))).toEqual([]);
+  });
+
   it('a parametric flow (states and a critic) resumes bit for bit too', async () => {
     const dir = tempDir({ 'g.flow': fs.readFileSync(path.join(ROOT, 'specs', 'mmd-gan-critic-dab.flow'), 'utf8') });
     expect(flowc(['run', 'g.flow', '--out', 'full', '--quiet', '--steps', '30'], { cwd: dir }).code).toBe(0);
