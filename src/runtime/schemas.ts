@@ -5,7 +5,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { error, FlowError, type Span } from '../compiler/diagnostics.js';
 
 const num = { type: 'number' } as const;
@@ -87,7 +88,8 @@ export interface RunMetaJson {
   files?: string[];
 }
 
-const ajv = new Ajv({ allErrors: false, allowUnionTypes: true });
+// ajv is loaded on first use: commands that read no JSON file (check, compile) start without it
+let ajv: InstanceType<typeof import('ajv').Ajv> | undefined;
 const validators = new Map<object, ValidateFunction>();
 
 /** The line and column of the value at a JSON pointer in `text` (the first key of the pointer's last segment after its parent's), or undefined. */
@@ -131,7 +133,10 @@ export function readJsonFile<T>(file: string, schema: object, what: string, hint
     throw new FlowError(error(file, undefined, `not ${what}: invalid JSON (${(e as Error).message})${hint}`));
   }
   let validate = validators.get(schema);
-  if (!validate) validators.set(schema, (validate = ajv.compile(schema)));
+  if (!validate) {
+    ajv ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: false, allowUnionTypes: true });
+    validators.set(schema, (validate = ajv.compile(schema)));
+  }
   if (!validate(value)) {
     const e = validate.errors![0];
     throw new FlowError(error(file, locate(text, e.instancePath), `not ${what}: ${describe(e)}${hint}`));
