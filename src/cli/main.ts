@@ -124,7 +124,7 @@ function divergenceDiagnostic(file: string, run: FlowRun): Diagnostic | undefine
   return {
     severity: 'error',
     file,
-    message: `the run diverged at step ${d.step}: ${d.quantity} is ${Number.isFinite(d.value) ? Number(d.value.toPrecision(12)) : d.value}${d.note ? ` (${d.note})` : ''}; the outputs keep what was recorded up to step ${rows[rows.length - 1]?.[0] ?? 0} (${rows.length} record${rows.length === 1 ? '' : 's'}); try a smaller step`,
+    message: `the run diverged at step ${d.step}: ${d.quantity} is ${Number.isFinite(d.value) ? Number(d.value.toPrecision(12)) : d.value}${d.note ? ` (${d.note})` : ''}; the outputs keep what was recorded up to step ${rows[rows.length - 1]?.[0] ?? 0} (${run.result.records} record${run.result.records === 1 ? '' : 's'}); try a smaller step`,
   };
 }
 
