@@ -163,6 +163,8 @@ export async function simulate(
     );
     const value = async () => {
       if (eps === undefined) return exactW2(cloud(it.a), cloud(it.b));
+      // clouds so far apart or so large that the mean squared distance overflows: W2 is not representable
+      if (!(eps > 0 && Number.isFinite(eps))) return Infinity;
       const r = sinkhornW2(cloud(it.a), cloud(it.b), eps, { tol: SINKHORN_RECORD_TOL, init });
       init = r.potentials;
       return r.value;
