@@ -73,10 +73,12 @@ describe('flowc sweep', () => {
   }, 600_000);
 
   it('--resume after the sweep was killed runs only the missing runs', async () => {
-    const dir = tempDir({ 'w2.flow': spec('W2').replace('steps = 15', 'steps = 400') });
+    // checkpoints every 20 steps: the run the kill interrupts continues from its last one
+    const dir = tempDir({ 'w2.flow': spec('W2').replace('steps = 15', 'steps = 400') + 'checkpoint every 20\n' });
     const out = path.join(dir, 'study');
     const args = [BIN, 'sweep', 'w2.flow', '--seeds', '1..6', '--jobs', '1', '--out', out, '--quiet'];
-    const child = spawn(process.execPath, args, { cwd: dir, stdio: 'ignore' });
+    // its own process group, killed whole (as a cluster's time limit kills a job)
+    const child = spawn(process.execPath, args, { cwd: dir, stdio: 'ignore', detached: true });
     // kill the sweep once two runs are complete (run.json is written when a run starts, status "running", and again at its end)
     const finished = (r: string) => {
       try {
@@ -87,16 +89,31 @@ describe('flowc sweep', () => {
     };
     const complete = () => (fs.existsSync(path.join(out, 'w2')) ? fs.readdirSync(path.join(out, 'w2')).filter(finished).length : 0);
     for (let k = 0; k < 600 && complete() < 2; k++) await new Promise((r) => setTimeout(r, 100));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
+    const closed = new Promise((r) => child.on('close', r));
+    process.kill(-child.pid!, 'SIGKILL');
+    await closed;
     const done = fs.readdirSync(path.join(out, 'w2')).filter(finished);
     expect(done.length).toBeGreaterThanOrEqual(2);
     expect(done.length).toBeLessThan(6);
     const before = new Map(done.map((r) => [r, fs.statSync(path.join(out, 'w2', r, 'run.json')).mtimeMs]));
+    // runs the kill interrupted after a checkpoint continue from it
+    const interrupted = fs.readdirSync(path.join(out, 'w2')).filter((run) => {
+      try {
+        const json = JSON.parse(fs.readFileSync(path.join(out, 'w2', run, 'run.json'), 'utf8'));
+        return json.status === 'running' && json.checkpoint !== undefined;
+      } catch {
+        return false;
+      }
+    });
     const r = flowc(['sweep', out, '--resume', '--jobs', '2'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('6 runs · 6 ok');
     for (const [run, t] of before) expect(fs.statSync(path.join(out, 'w2', run, 'run.json')).mtimeMs).toBe(t);
+    for (const run of interrupted) {
+      const single = path.join(dir, 'single', run);
+      expect(flowc(['run', 'w2.flow', '--seed', run.split('=')[1], '--out', single, '--quiet'], { cwd: dir }).code).toBe(0);
+      expect(fs.readFileSync(path.join(out, 'w2', run, 'mu.npy')).equals(fs.readFileSync(path.join(single, 'mu.npy'))), run).toBe(true);
+    }
     // the same study again without --resume is refused: it would overwrite it
     const again = flowc(['sweep', 'w2.flow', '--seeds', '1..6', '--out', out], { cwd: dir });
     expect(again.code).not.toBe(0);

@@ -150,11 +150,36 @@ export interface RunOutcome {
   error?: string;
 }
 
-/** Run one task of the sweep as a child `flowc run`; resolves when it ends. */
-export function runTask(plan: SweepPlan, run: SweepRun, sweepDir: string, threads: number): Promise<RunOutcome> {
+/** An interrupted run (run.json says it is still running) with a checkpoint to continue from. */
+export function resumable(sweepDir: string, run: SweepRun): boolean {
+  const dir = path.join(sweepDir, run.dir);
+  try {
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { status?: string; checkpoint?: unknown };
+    return json.status === 'running' && json.checkpoint !== undefined && fs.existsSync(path.join(dir, 'checkpoint.bin'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Run one task of the sweep as a child `flowc run`; resolves when it ends.
+ * An interrupted run with a checkpoint continues from it (`flowc run --resume`,
+ * bit for bit); if that is refused, the run starts again.
+ */
+export async function runTask(plan: SweepPlan, run: SweepRun, sweepDir: string, threads: number): Promise<RunOutcome> {
+  if (resumable(sweepDir, run)) {
+    const spec = plan.specs.find((s) => s.name === run.spec)!;
+    const o = await spawnFlowc(['run', spec.file, '--resume', path.join(sweepDir, run.dir), '--quiet', '--threads', String(threads)], run.task);
+    if (o.code === 0 || isComplete(sweepDir, run)) return o;
+  }
+  return spawnFlowc(runArgs(plan, run, sweepDir, threads), run.task);
+}
+
+function spawnFlowc(args: string[], task: number): Promise<RunOutcome> {
   const t0 = performance.now();
+  const run = { task };
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [flowcBin(), ...runArgs(plan, run, sweepDir, threads)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [flowcBin(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => {
       if (stderr.length < 4000) stderr += b.toString();
