@@ -64,29 +64,38 @@ export function firstVariation(root: Node, measure: string, x: VarInfo): Node {
   })(root);
 }
 
-/** ∂ root / ∂ (component c of point variable v), v free in root. */
-export function derivative(root: Node, v: number, c: number): Node {
+/**
+ * ∂ root / ∂ one leaf: `leaf` says whether a point-variable component or a
+ * parameter component is the one differentiated (1) or not (0). Expectations
+ * and distinct pairs are linear: their derivative is taken under the sum.
+ */
+function leafDerivative(root: Node, leaf: (n: ir.NodeOf<'var'> | ir.NodeOf<'param'>) => boolean, bound?: number): Node {
   return memoised((n, go) => {
     switch (n.kind) {
       case 'num':
-      case 'param':
         return ir.num(0);
       case 'var':
-        return ir.num(n.v === v && n.c === c ? 1 : 0);
+      case 'param':
+        return ir.num(leaf(n) ? 1 : 0);
       case 'load':
         throw new Error('internal: derivative of a scheduled expression');
       case 'op':
         return chainRule(n, go);
       case 'expect':
-        if (n.v === v) throw new Error('internal: differentiating with respect to a bound variable');
+        if (n.v === bound) throw new Error('internal: differentiating with respect to a bound variable');
         return ir.expect(n.measure, n.v, go(n.body));
       case 'skip':
-        // nor on the positions: the derivative on the diagonal is left out too
+        // the pair of a point with itself is left out of the derivative too
         return ir.skip(n.a, n.b, go(n.body));
       default:
         return ir.assertNever(n);
     }
   })(root);
+}
+
+/** ∂ root / ∂ (component c of point variable v), v free in root. */
+export function derivative(root: Node, v: number, c: number): Node {
+  return leafDerivative(root, (n) => n.kind === 'var' && n.v === v && n.c === c, v);
 }
 
 /** The W2 velocity field v(X) = -grad_X F'(mu)(X), one node per component. */
@@ -102,23 +111,5 @@ export function w2Velocity(energy: Node, measure: string, x: VarInfo): { firstVa
  * chain rule through the push map (parametric.ts).
  */
 export function paramDerivative(root: Node, name: string, c: number): Node {
-  return memoised((n, go) => {
-    switch (n.kind) {
-      case 'num':
-      case 'var':
-        return ir.num(0);
-      case 'param':
-        return ir.num(n.name === name && n.c === c ? 1 : 0);
-      case 'load':
-        throw new Error('internal: derivative of a scheduled expression');
-      case 'op':
-        return chainRule(n, go);
-      case 'expect':
-        return ir.expect(n.measure, n.v, go(n.body));
-      case 'skip':
-        return ir.skip(n.a, n.b, go(n.body));
-      default:
-        return ir.assertNever(n);
-    }
-  })(root);
+  return leafDerivative(root, (n) => n.kind === 'param' && n.name === name && n.c === c);
 }

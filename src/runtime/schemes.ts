@@ -79,6 +79,28 @@ export function evalSchedule(node: Node, n: number, t: number): number {
   return go(node);
 }
 
+/**
+ * The level of a noise or diffusion schedule at step n (0 when the flow has
+ * none). A level below 0 (or NaN) counts as 0, and the first such step is
+ * kept in `owner.negativeSchedule` for the run's warning.
+ */
+export function scheduleLevel(
+  compiled: Compiled,
+  owner: { negativeSchedule?: { what: string; step: number; value: number } },
+  what: 'noise' | 'diffusion',
+  n: number,
+  gamma: number,
+): number {
+  const s = compiled.ir[what];
+  if (!s) return 0;
+  const v = evalSchedule(s.node, n, n * gamma);
+  if (!(v >= 0)) {
+    owner.negativeSchedule ??= { what, step: n, value: v };
+    return 0;
+  }
+  return v;
+}
+
 export class Stepper {
   readonly inner: InnerReport = { last: 0, max: 0, total: 0, unconverged: 0, worst: 0 };
   /** where the schedules were last seen negative (a warning) */
@@ -140,14 +162,7 @@ export class Stepper {
   }
 
   private schedule(what: 'noise' | 'diffusion', n: number): number {
-    const s = this.compiled.ir[what];
-    if (!s) return 0;
-    const v = evalSchedule(s.node, n, n * this.gamma);
-    if (!(v >= 0)) {
-      this.negativeSchedule ??= { what, step: n, value: v };
-      return 0;
-    }
-    return v;
+    return scheduleLevel(this.compiled, this, what, n, this.gamma);
   }
 
   /** Point the query at the positions (after a noisy evaluation moved it). */

@@ -18,7 +18,7 @@ import { pushProgram } from '../compiler/parametric.js';
 import type { Backend } from './backend-cpu.js';
 import type { CheckpointState } from './checkpoint.js';
 import { fillNormal, purposeId } from './rng.js';
-import { evalSchedule, type InnerReport } from './schemes.js';
+import { scheduleLevel, type InnerReport } from './schemes.js';
 import { STATE_METRIC_STEPS } from './state-metrics.js';
 
 /** One evolving parameter vector and where its coordinates live in the backend's parameters. */
@@ -164,14 +164,7 @@ export class StateStepper {
   }
 
   private schedule(what: 'diffusion', n: number): number {
-    const s = this.compiled.ir[what];
-    if (!s) return 0;
-    const v = evalSchedule(s.node, n, n * this.gamma);
-    if (!(v >= 0)) {
-      this.negativeSchedule ??= { what, step: n, value: v };
-      return 0;
-    }
-    return v;
+    return scheduleLevel(this.compiled, this, what, n, this.gamma);
   }
 
   /** The energy at the current (refreshed) state. */
