@@ -51,9 +51,35 @@ function leBytes(data: Float64Array): Buffer {
   return out;
 }
 
+/** A file that a run appends to in place: whole writes at an offset, flushed to disk on sync and close. */
+abstract class GrowingFile {
+  protected fd = -1;
+
+  constructor(readonly file: string) {}
+
+  /** Write all of `bytes` at offset `at` (fs.writeSync may write less than asked). */
+  protected writeAt(bytes: Buffer, at: number): void {
+    let done = 0;
+    while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, at + done);
+  }
+
+  sync(): void {
+    fs.fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd < 0) return;
+    try {
+      fs.fsyncSync(this.fd);
+    } finally {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+}
+
 /** An .npy file of shape (records, ...tail) that grows by one record at a time. */
-export class NpyAppender {
-  private fd: number;
+export class NpyAppender extends GrowingFile {
   private readonly recordBytes: number;
 
   /**
@@ -61,10 +87,11 @@ export class NpyAppender {
    * (resume: whatever follows them is cut off).
    */
   constructor(
-    readonly file: string,
+    file: string,
     private readonly tail: number[],
     private records = 0,
   ) {
+    super(file);
     this.recordBytes = 8 * tail.reduce((a, b) => a * b, 1);
     try {
       this.fd = fs.openSync(file, records ? 'r+' : 'w');
@@ -88,10 +115,7 @@ export class NpyAppender {
   append(data: Float64Array): void {
     if (8 * data.length !== this.recordBytes) throw new Error(`internal: a record of ${data.length} values for ${this.file}`);
     try {
-      const bytes = leBytes(data);
-      let done = 0;
-      const at = NPY_HEADER_BYTES + this.records * this.recordBytes;
-      while (done < bytes.length) done += fs.writeSync(this.fd, bytes, done, bytes.length - done, at + done);
+      this.writeAt(leBytes(data), NPY_HEADER_BYTES + this.records * this.recordBytes);
       this.records++;
       this.writeHeader();
     } catch (e) {
@@ -99,19 +123,6 @@ export class NpyAppender {
     }
   }
 
-  sync(): void {
-    fs.fsyncSync(this.fd);
-  }
-
-  close(): void {
-    if (this.fd < 0) return;
-    try {
-      fs.fsyncSync(this.fd);
-    } finally {
-      fs.closeSync(this.fd);
-      this.fd = -1;
-    }
-  }
 }
 
 /** CSV quoting of a column name (a name may hold commas, quotes, newlines). */
@@ -120,17 +131,17 @@ export function csvField(c: string): string {
 }
 
 /** trace.csv that grows by one whole row per write. */
-export class TraceAppender {
-  private fd: number;
+export class TraceAppender extends GrowingFile {
   /** the file's length: where the next row goes */
   private size = 0;
 
   /** Create `file` with its header row, or reopen it keeping its header and `rows` rows (resume). */
   constructor(
-    readonly file: string,
+    file: string,
     columns: string[],
     rows?: number,
   ) {
+    super(file);
     try {
       if (rows === undefined) {
         this.fd = fs.openSync(file, 'w');
@@ -156,25 +167,11 @@ export class TraceAppender {
   append(row: number[]): void {
     try {
       const line = Buffer.from(row.map(formatValue).join(',') + '\n');
-      let done = 0;
-      while (done < line.length) done += fs.writeSync(this.fd, line, done, line.length - done, this.size + done);
+      this.writeAt(line, this.size);
       this.size += line.length;
     } catch (e) {
       throw ioError(this.file, e);
     }
   }
 
-  sync(): void {
-    fs.fsyncSync(this.fd);
-  }
-
-  close(): void {
-    if (this.fd < 0) return;
-    try {
-      fs.fsyncSync(this.fd);
-    } finally {
-      fs.closeSync(this.fd);
-      this.fd = -1;
-    }
-  }
 }
