@@ -10,9 +10,12 @@
 // only, which keeps shared DAGs (derivatives reuse their primal nodes) cheap
 // without changing what is computed.
 
+import type { Compiled } from '../src/compiler/compile.js';
 import * as ir from '../src/compiler/ir.js';
 import type { Node } from '../src/compiler/ir.js';
 import { OPS } from '../src/compiler/ops.js';
+import { CpuBackend } from '../src/runtime/backend-cpu.js';
+import { loadMeasures } from '../src/runtime/inputs.js';
 
 export interface InterpretEnv {
   /** value of component c of parameter `name` */
@@ -114,4 +117,28 @@ export function envOf(
       return m;
     },
   };
+}
+
+/**
+ * A particle flow's velocity (at every particle) and energy from the cpu:js
+ * backend, beside the interpreter's values of the same IR: the reference
+ * for checks of scheduling, code generation and the rewrites.
+ */
+export function cpuAndInterpreter(c: Compiled): { v: Float64Array; energy: number; ref: { v: number[]; energy: number } } {
+  const { measures } = loadMeasures(c.ir);
+  const params: Record<string, number[]> = { n: [0], t: [0] };
+  for (const p of c.ir.params) params[p.name] = p.value;
+  const env = envOf(params, measures);
+  const particles = measures.find((m) => m.name === c.ir.particles)!;
+  const positions = particles.data.slice();
+  const backend = new CpuBackend(c, measures, positions);
+  backend.setup();
+  const v = new Float64Array(positions.length);
+  backend.velocity(v);
+  const obs = new Float64Array(c.observed.length);
+  backend.observe(obs);
+  const d = particles.dim;
+  const refV: number[] = [];
+  for (let i = 0; i < particles.size; i++) c.velocity.forEach((node) => refV.push(interpret(node, env, new Map([[c.queryVar!.id, { data: positions, offset: i * d }]]))));
+  return { v, energy: obs[0], ref: { v: refV, energy: interpret(c.ir.energy.node, env) } };
 }

@@ -11,9 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { compile, type Compiled } from '../src/compiler/compile.js';
 import * as ir from '../src/compiler/ir.js';
 import { QUERY } from '../src/compiler/schedule.js';
-import { CpuBackend } from '../src/runtime/backend-cpu.js';
 import { loadMeasures } from '../src/runtime/inputs.js';
-import { envOf, interpret } from './interpret.js';
+import { cpuAndInterpreter } from './interpret.js';
 
 const FILE = path.join(os.tmpdir(), 'fubini.flow');
 
@@ -55,24 +54,6 @@ function workPerStep(c: Compiled): number {
   return work;
 }
 
-function velocityAndEnergy(c: Compiled): { v: Float64Array; energy: number; ref: { v: number[]; energy: number } } {
-  const { measures } = loadMeasures(c.ir);
-  const params: Record<string, number[]> = { n: [0], t: [0] };
-  for (const p of c.ir.params) params[p.name] = p.value;
-  const env = envOf(params, measures);
-  const particles = measures.find((m) => m.name === c.ir.particles)!;
-  const positions = particles.data.slice();
-  const backend = new CpuBackend(c, measures, positions);
-  backend.setup();
-  const v = new Float64Array(positions.length);
-  backend.velocity(v);
-  const obs = new Float64Array(c.observed.length);
-  backend.observe(obs);
-  const d = particles.dim;
-  const refV: number[] = [];
-  for (let i = 0; i < particles.size; i++) c.velocity.forEach((node) => refV.push(interpret(node, env, new Map([[c.queryVar.id, { data: positions, offset: i * d }]]))));
-  return { v, energy: obs[0], ref: { v: refV, energy: interpret(c.ir.energy.node, env) } };
-}
 
 describe('reordering nested expectations (Fubini)', () => {
   it('the pair form costs O(N·D) per step: no nested loop left in the plan', () => {
@@ -87,10 +68,10 @@ describe('reordering nested expectations (Fubini)', () => {
 
   it('gives the velocity and energy of the unrewritten IR, and the velocity of the regression form', () => {
     // small sizes: the interpreter evaluates the unrewritten O(N²·D) form
-    const pair = velocityAndEnergy(compiled(spec(PAIR_ENERGY, 8, 10)));
+    const pair = cpuAndInterpreter(compiled(spec(PAIR_ENERGY, 8, 10)));
     pair.ref.v.forEach((x, k) => expect(Math.abs(pair.v[k] - x)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(x))));
     expect(Math.abs(pair.energy - pair.ref.energy)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(pair.ref.energy)));
-    const reg = velocityAndEnergy(compiled(spec(REGRESSION_ENERGY, 8, 10)));
+    const reg = cpuAndInterpreter(compiled(spec(REGRESSION_ENERGY, 8, 10)));
     reg.v.forEach((x, k) => expect(Math.abs(pair.v[k] - x)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(x))));
   });
 

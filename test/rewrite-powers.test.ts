@@ -9,9 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { compile, type Compiled } from '../src/compiler/compile.js';
 import * as ir from '../src/compiler/ir.js';
 import { powerOf, staticValue } from '../src/compiler/rewrite-powers.js';
-import { CpuBackend } from '../src/runtime/backend-cpu.js';
-import { loadMeasures } from '../src/runtime/inputs.js';
-import { envOf, interpret } from './interpret.js';
+import { cpuAndInterpreter, envOf, interpret } from './interpret.js';
 
 const FILE = path.join(os.tmpdir(), 'powers.flow');
 
@@ -41,26 +39,9 @@ const opsInPlan = (c: Compiled): Set<string> => {
 };
 
 function checkAgainstInterpreter(c: Compiled): void {
-  const { measures } = loadMeasures(c.ir);
-  const params: Record<string, number[]> = { n: [0], t: [0] };
-  for (const p of c.ir.params) params[p.name] = p.value;
-  const env = envOf(params, measures);
-  const particles = measures.find((m) => m.name === c.ir.particles)!;
-  const positions = particles.data.slice();
-  const backend = new CpuBackend(c, measures, positions);
-  backend.setup();
-  const v = new Float64Array(positions.length);
-  backend.velocity(v);
-  const obs = new Float64Array(c.observed.length);
-  backend.observe(obs);
-  const e = interpret(c.ir.energy.node, env);
-  expect(Math.abs(obs[0] - e)).toBeLessThanOrEqual(1e-13 * Math.abs(e));
-  const d = particles.dim;
-  for (let i = 0; i < particles.size; i++)
-    c.velocity.forEach((node, k) => {
-      const ref = interpret(node, env, new Map([[c.queryVar.id, { data: positions, offset: i * d }]]));
-      expect(Math.abs(v[i * d + k] - ref)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(ref)));
-    });
+  const { v, energy, ref } = cpuAndInterpreter(c);
+  expect(Math.abs(energy - ref.energy)).toBeLessThanOrEqual(1e-13 * Math.abs(ref.energy));
+  ref.v.forEach((r, k) => expect(Math.abs(v[k] - r)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(r))));
 }
 
 describe('static powers', () => {
