@@ -41,6 +41,8 @@ export class StateStepper {
   readonly p: number;
   private readonly g: Float64Array;
   private readonly gPsi: Float64Array;
+  /** the diffusion draws of one step (allocated once) */
+  private readonly xi: Float64Array;
   private readonly gamma: number;
   private readonly nIndex: number;
   private readonly tIndex: number;
@@ -61,6 +63,7 @@ export class StateStepper {
     this.critics = this.vectors.filter((v) => v.ir.role === 'critic');
     this.p = this.states.reduce((s, v) => s + v.ir.dim, 0);
     this.g = new Float64Array(this.p);
+    this.xi = new Float64Array(this.p);
     this.gPsi = new Float64Array(this.critics.reduce((s, v) => s + v.ir.dim, 0));
     this.gamma = flow.scheme.step;
     this.eta = this.gamma;
@@ -134,7 +137,7 @@ export class StateStepper {
       }
       const tau = this.schedule('diffusion', n);
       if (tau > 0) {
-        const xi = new Float64Array(this.p);
+        const xi = this.xi;
         fillNormal(xi, flow.seed, purposeId('diffusion'), n);
         const theta = this.theta;
         const s = Math.sqrt(2 * tau * this.gamma);
