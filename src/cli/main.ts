@@ -268,6 +268,10 @@ async function runSpec(spec: string, opts: RunCliOptions, signals: ReturnType<ty
     if (critics.length) out(`  critics    ${critics.map((v) => `${v.name} in R^${v.dim}, ascent step ${v.ascent!.step} × ${v.ascent!.inner}`).join('; ')}\n`);
     const schedules = [c.noise ? `noise ${c.noise.text}` : '', c.diffusion ? `diffusion ${c.diffusion.text}` : ''].filter(Boolean);
     if (schedules.length) out(`  schedules  ${schedules.join('; ')}\n`);
+    // how each w2 (a record column, or a w2(a, b)^2 term of the energy) was computed
+    const transport = Object.entries(run.result.transport ?? {});
+    if (transport.length)
+      out(`  transport  ${transport.map(([k, h]) => `${k}: ${h.method === 'exact' ? 'exact assignment' : `sinkhorn, eps ${h.eps}`}`).join('; ')}\n`);
     const inner = run.result.inner;
     if (inner && run.result.steps)
       out(`  ${inner.kind === 'jko' ? 'jko inner' : 'dab CG   '}  ${(inner.total / run.result.steps).toFixed(1)} iterations/step on average, at most ${inner.max} (limit ${inner.limit}, tolerance ${inner.tolerance})\n`);

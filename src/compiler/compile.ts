@@ -22,7 +22,8 @@ import type { Node, VarInfo } from './ir.js';
 import { CG_MEASURE, lower, type FlowIR, type LowerOptions } from './lower.js';
 import { sizeParam } from './distinct.js';
 import { PARTICLE_METRICS, SCHEMES, STATE_METRICS } from './metrics.js';
-import { BASIS_MEASURE, BASIS_PAIRS_MEASURE, vectorPrograms } from './parametric.js';
+import { BASIS_MEASURE, BASIS_PAIRS_MEASURE, jacobianProgram, jacobianProgramName, vectorPrograms } from './parametric.js';
+import { paramDerivative } from './derive.js';
 import { reorderExpectations } from './rewrite-fubini.js';
 import { rewritePowers } from './rewrite-powers.js';
 import { isResourceLimit, tooLarge } from './limits.js';
@@ -138,7 +139,15 @@ function compileStages(source: string, options: CompileOptions, timings: Record<
     ...flow.record.items.flatMap((it) => (it.kind === 'scalar' && it.column !== flow.energy.name ? [{ column: it.column, node: it.node }] : [])),
   ];
   programs.observe = { domain: null, roots: observed.map((o) => o.node) };
-  const movingParams = new Set(flow.states.map((v) => v.name));
+  // W2² as a loss (runtime/transport-loss.ts): ∂F/∂W2² of each term, and the Jacobian of each model it moves
+  const losses = flow.transportLosses ?? [];
+  if (losses.length) {
+    programs[TRANSPORT_COEFFICIENTS] = { domain: null, roots: losses.map((l) => paramDerivative(flow.energy.node, l.param, 0)) };
+    const states = flow.states.filter((v) => v.role === 'state');
+    for (const q of flow.models)
+      if (losses.some((l) => l.a === q.name || l.b === q.name)) programs[jacobianProgramName(q.name)] = jacobianProgram(q, states);
+  }
+  const movingParams = new Set([...flow.states.map((v) => v.name), ...losses.map((l) => l.param)]);
   timed('rewrite', () => Object.values(programs).forEach((p) => (p.roots = reorderExpectations(rewritePowers(p.roots, flow.params)))));
   const plan = timed('schedule', () => schedule(programs, evolving, dims, movingParams));
 
@@ -155,6 +164,9 @@ function compileStages(source: string, options: CompileOptions, timings: Record<
     timings,
   };
 }
+
+/** The program of ∂F/∂W2² for each w2(a, b)^2 term of the energy (FlowIR.transportLosses), in order. */
+export const TRANSPORT_COEFFICIENTS = 'w2coefficients';
 
 /** The pseudo-measure of the weights of a weighted particle measure (one number per point). */
 export const WEIGHTS_MEASURE = '%weights';
@@ -179,6 +191,8 @@ function makeLayout(flow: FlowIR, plan: Plan, dim: Map<string, number>): Layout 
   for (const v of flow.states) v.init.forEach((_, c) => param.set(`${v.name}:${c}`, param.size));
   param.set('n:0', param.size);
   param.set('t:0', param.size);
+  // W2² of each w2(a, b)^2 term: the runtime writes it before the programs that read the energy
+  for (const l of flow.transportLosses ?? []) param.set(`${l.param}:0`, param.size);
   // size(m): the number of points of each measure, filled in when the data are loaded (arrays.ts)
   for (const m of flow.measures) param.set(`${sizeParam(m.name)}:0`, param.size);
   return { slot, dim, param, buffers: plan.buffers, ...(weights ? { weights } : {}) };

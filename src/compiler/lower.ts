@@ -126,6 +126,23 @@ export interface FlowIR {
   record: { every: number; items: RecordItemIR[] };
   /** `checkpoint every K` (absent: none unless --checkpoint-every) */
   checkpoint?: { every: number };
+  /**
+   * `w2(a, b)^2` terms of the energy (W2² as a loss): each is the parameter
+   * `param` in the energy's IR, which the runtime sets to W2² before every
+   * program that reads the energy, and whose gradient in the points, 2 (x - T x),
+   * the runtime adds to the velocity or the states' gradient (runtime/transport-loss.ts).
+   */
+  transportLosses?: TransportLossIR[];
+}
+
+export interface TransportLossIR {
+  /** the IR parameter that stands for W2²(a, b) */
+  param: string;
+  a: string;
+  b: string;
+  /** as written: w2(a, b)^2 */
+  text: string;
+  span: Span;
 }
 
 /** The pseudo-measure whose points are (x_j, p_j): dab's conjugate-gradient products read it. */
@@ -163,6 +180,10 @@ interface Env {
   notes: string[];
   /** the energy's name stands for its value (record items) */
   energy?: boolean;
+  /** the energy's own expression: `w2(a, b)^2` may appear (W2² as a loss) */
+  w2Loss?: boolean;
+  /** inside the body of an expectation */
+  inExpect?: boolean;
 }
 
 /** Largest dimension of a space (code is unrolled per coordinate). */
@@ -189,6 +210,8 @@ class Lowering {
   private readonly letsInProgress = new Set<string>();
   private readonly callStack: string[] = [];
   private readonly usedOverrides = new Set<string>();
+  /** the w2(a, b)^2 terms met in the energy, by parameter name */
+  private readonly w2Terms = new Map<string, TransportLossIR>();
   private binders?: Set<string>;
   /** a space over the dimension limit was seen: lowering stops there (each coordinate would cost time and memory before the message) */
   private oversize = false;
@@ -352,7 +375,7 @@ class Lowering {
     let energy: FlowIR['energy'] | undefined;
     if (!energyDecl) this.err(flow?.span, "missing 'energy NAME = EXPR': the functional to minimise");
     else {
-      const v = this.expr(energyDecl.body, this.irEnv());
+      const v = this.expr(energyDecl.body, { ...this.irEnv(), w2Loss: true });
       if (v && v.type.t !== 'scalar') this.err(energyDecl.body.span, `the energy must be a scalar, but '${energyDecl.name}' is ${showType(v.type)}`);
       else if (v) energy = { name: energyDecl.name, node: v.comps[0] };
     }
@@ -385,6 +408,7 @@ class Lowering {
         else schedules[kind] = { text: ir.printNode(v.comps[0]), node: v.comps[0], span: d.value.span };
       }
     }
+    this.checkW2Terms(metric, !!schedules.noise, critics.map((d) => d.name), models);
     if (scheme?.name === 'jko' && metric && metric.name !== 'W2' && metric.name !== 'euclid')
       this.unsupported(this.singles.get('scheme')!.span, `scheme jko with metric ${metric.name}`);
 
@@ -416,6 +440,7 @@ class Lowering {
       ...(metricKernel ? { metricKernel } : {}),
       record,
       ...(checkpointEvery ? { checkpoint: { every: checkpointEvery } } : {}),
+      ...(this.w2Terms.size ? { transportLosses: [...this.w2Terms.values()] } : {}),
     };
   }
 
@@ -1075,6 +1100,49 @@ class Lowering {
     return { kind: 'w2', column, a, b };
   }
 
+  /** `w2(a, b)^2` in the energy: the parameter that stands for W2²(a, b) (FlowIR.transportLosses). */
+  private w2Loss(e: ExprOf<'binary'>, call: ExprOf<'call'>, env: Env): V {
+    if (!(e.right.kind === 'num' && e.right.value === 2))
+      return this.err(e.right.span, 'W2 is a loss only squared: w2(mu, nu)^2 (write a power of W2² as (w2(mu, nu)^2)^p)', env.notes);
+    if (env.inExpect)
+      return this.err(e.span, 'w2(mu, nu)^2 is one number for the whole measures: it cannot appear inside an expectation (write it as a term of the energy, outside E[...])', env.notes);
+    if (!env.w2Loss || env.mode === 'const')
+      return this.err(e.span, 'w2(mu, nu)^2 can only be a term of the energy (outside any function or kernel), or, unsquared, a record item w2(mu, nu)', env.notes);
+    if (call.args.length !== 2 || call.extra.length || call.args.some((a) => a.name !== undefined)) return this.err(call.span, 'w2(...) takes two measures: w2(mu, nu)', env.notes);
+    const names: string[] = [];
+    for (const a of call.args) {
+      const m = a.value.kind === 'ident' ? this.named.get(a.value.name) : undefined;
+      if (m?.kind === 'model') {
+        if (!this.model(m)) return null;
+      } else if (!m || m.kind !== 'measure') return this.err(a.value.span, 'w2(...) takes measures declared with particles, sample or model', env.notes);
+      names.push(m.name);
+    }
+    const [a, b] = names;
+    if (this.typeOfMeasure(a) !== this.typeOfMeasure(b))
+      return this.err(call.span, `w2 needs two measures in the same space, but '${a}' is in ${this.typeOfMeasure(a)} and '${b}' in ${this.typeOfMeasure(b)}`, env.notes);
+    if (a === b) return this.err(call.span, `w2(${a}, ${a}) is 0: a measure against itself`, env.notes);
+    const param = `%w2(${a}, ${b})`;
+    if (!this.w2Terms.has(param)) this.w2Terms.set(param, { param, a, b, text: `w2(${a}, ${b})^2`, span: e.span });
+    return scalar(ir.param(param));
+  }
+
+  /** What W2² as a loss does not support, located at the term. */
+  private checkW2Terms(metric: MetricIR | undefined, noise: boolean, critics: string[], models: ModelIR[]): void {
+    for (const t of this.w2Terms.values()) {
+      const moves = (name: string) => {
+        const d = this.named.get(name);
+        return d?.kind === 'model' || (d?.kind === 'measure' && d.role === 'particles');
+      };
+      if (!moves(t.a) && !moves(t.b)) this.err(t.span, `${t.text}: neither '${t.a}' nor '${t.b}' moves (one must be the particles or a model), so the term is a constant`);
+      if (metric && (metric.name === 'WFR' || (metric.name === 'KL' && metric.eps === undefined)))
+        this.unsupported(t.span, `${t.text} with metric ${metric.name}: W2² as a loss needs uniform particles (KL and WFR move their weights)`);
+      if (noise) this.unsupported(t.span, `${t.text} with noise injection (the optimal assignment is defined at the particles, not at shifted points)`);
+      for (const q of models)
+        if ((q.name === t.a || q.name === t.b) && critics.length && ir.topoOrder(q.points).some((n) => n.kind === 'param' && critics.includes(n.name)))
+          this.unsupported(t.span, `${t.text} where the model '${q.name}' reads a critic`);
+    }
+  }
+
   private typeOfMeasure(name: string): string {
     const d = this.named.get(name)!;
     if (d.kind === 'model') return showType(this.model(d)!.type);
@@ -1164,7 +1232,7 @@ class Lowering {
         return this.err(e.span, `'${e.name}' is a ${d.role === 'kernel' ? 'kernel' : 'function'}: call it with arguments`, env.notes);
       case 'energy':
         if (!env.energy) return this.err(e.span, `the energy '${e.name}' can only be used in record items`, env.notes);
-        return this.expr(d.body, { ...env, energy: false });
+        return this.expr(d.body, { ...env, energy: false, w2Loss: true });
       case 'state':
       case 'critic':
         if (env.mode === 'const') return this.err(e.span, `the ${d.kind} '${e.name}' is not a constant`, env.notes);
@@ -1238,6 +1306,8 @@ class Lowering {
   }
 
   private binary(e: ExprOf<'binary'>, env: Env): V {
+    // W2² as a loss: a parameter of the energy that the runtime fills each step
+    if (e.op === '^' && e.left.kind === 'call' && e.left.callee === 'w2' && !this.named.has('w2')) return this.w2Loss(e, e.left, env);
     // |v|^2 is the sum of squares: no square root, and a clean gradient at v = 0
     if (e.op === '^' && e.left.kind === 'norm' && e.right.kind === 'num' && e.right.value === 2) {
       const a = this.expr(e.left.operand, env);
@@ -1355,6 +1425,9 @@ class Lowering {
     }
     if (DISTRIBUTIONS.has(e.callee))
       return this.err(e.calleeSpan, `'${e.callee}' is a distribution: it can only follow '~' in a particles or sample declaration`, env.notes);
+    if (e.callee === 'w2' && env.w2Loss && !env.inExpect)
+      return this.err(e.span, 'w2(...) in an energy must be squared: w2(mu, nu)^2 (W2² is the loss; its gradient in the points is 2 (x - T(x)) / N)', env.notes);
+    if (e.callee === 'w2') return this.err(e.calleeSpan, `'w2(...)' can only be a record item, or squared a term of the energy outside any expectation: w2(mu, nu)^2`, env.notes);
     if (RECORD_ONLY.has(e.callee)) return this.err(e.calleeSpan, `'${e.callee}(...)' can only be a record item`, env.notes);
     return this.err(e.calleeSpan, `unknown function '${e.callee}'${this.suggest(e.callee, this.functionNames())}`, env.notes);
   }
@@ -1390,7 +1463,7 @@ class Lowering {
     }
     const pairs = distinctPairs(e, bound, (span, message) => this.err(span, message, env.notes));
     if (!pairs) return null;
-    const body = this.expr(e.body, { ...env, locals });
+    const body = this.expr(e.body, { ...env, locals, inExpect: true });
     if (!body) return null;
     if (body.type.t === 'record') return this.err(e.body.span, 'the expectation of a record: select a block with .name', env.notes);
     const wrap = (n: Node) => bound.reduceRight((acc, b) => ir.expect(b.measure, b.v, acc), pairs.reduce((acc, [a, b]) => ir.skip(a, b, acc), n));

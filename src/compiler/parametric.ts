@@ -174,6 +174,15 @@ export function vectorPrograms(flow: FlowIR): Record<string, ProgramInput> {
   return programs;
 }
 
+/** The Jacobian of a model's map in the states, J[a][c] at each point of its base sample, row-major (a, then c): W2² as a loss contracts it on the host. */
+export function jacobianProgram(q: ModelIR, states: StateIR[]): ProgramInput {
+  return { domain: q.base, roots: jacobian(q.points, states).flat(), queryVar: q.z };
+}
+
+export function jacobianProgramName(model: string): string {
+  return `jacobian:${model}`;
+}
+
 export function pushProgram(model: string): string {
   return `push:${model}`;
 }

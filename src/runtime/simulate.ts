@@ -16,6 +16,7 @@ import { CheckpointState, type Checkpoint } from './checkpoint.js';
 import { CG_MAX_ITERATIONS, CG_TOL, Stepper, type InnerReport } from './schemes.js';
 import { StateStepper } from './state-flow.js';
 import { exactW2, sinkhornW2, w2Method, type Cloud, type SinkhornPotentials } from './transport.js';
+import { transportLosses } from './transport-loss.js';
 
 /** Marginal error (L1, relative) at which a recorded Sinkhorn w2 stops: far below what a trace shows. */
 export const SINKHORN_RECORD_TOL = 1e-6;
@@ -85,10 +86,13 @@ export async function simulate(
   compiled: Compiled,
   measures: MeasureData[],
   positions: Float64Array,
-  backend: Backend,
+  device: Backend,
   options: SimulateOptions = {},
 ): Promise<RunResult> {
   const flow = compiled.ir;
+  // w2(a, b)^2 terms of the energy: the host adds their gradients (transport-loss.ts)
+  const losses = transportLosses(compiled, measures, device);
+  const backend = losses?.backend ?? device;
   const { step: gamma, steps } = flow.scheme;
   const every = flow.record.every;
   const particles = measures.find((m) => m.name === flow.particles);
@@ -112,6 +116,7 @@ export async function simulate(
   if (weights) saved.array('weights', weights);
   stepper?.register(saved);
   vectors?.register(saved);
+  losses?.register(saved);
 
   const observed = new Float64Array(compiled.observed.length);
   const snapshots = flow.record.items.flatMap((it): RunResult['snapshots'] => {
@@ -246,6 +251,7 @@ export async function simulate(
   }
   timings.steps = performance.now() - t0 - (timings.record - recordBefore);
 
+  if (losses) Object.assign(transport, losses.methods());
   const warnings: string[] = [];
   const rise = watch.warning();
   if (rise) warnings.push(rise);

@@ -380,6 +380,70 @@ export function exactW2(a: Cloud, b: Cloud): number {
   return Math.sqrt(s / n);
 }
 
+/**
+ * The optimal matching itself, for W2² as a loss (transport-loss.ts): perm[i]
+ * = the point of b matched to point i of a, and W2² = (1/n) sum_i
+ * |a_i - b_perm[i]|^2 (Infinity, with no matching, when squared distances
+ * overflow). Equal-size uniform clouds only, like exactW2.
+ */
+export function exactPlan(a: Cloud, b: Cloud): { value2: number; perm: Int32Array | null } {
+  checkPair(a, b);
+  if (a.weights !== undefined || b.weights !== undefined || a.n !== b.n) throw new Error('exactPlan: two uniform clouds of the same size');
+  const { n, d } = a;
+  const xc = centred(a.points, n, d);
+  const yc = centred(b.points, n, d);
+  let top = 0;
+  for (const c of [xc, yc]) for (let k = 0; k < c.length; k++) top = Math.max(top, Math.abs(c[k]));
+  if (!Number.isFinite(4 * d * top * top)) return { value2: Infinity, perm: null };
+  const perm = assignPoints(xc, yc, n, d).col4row;
+  let s = 0;
+  for (let i = 0; i < n; i++) s += sqDist(a.points, i, b.points, perm[i], d);
+  return { value2: s / n, perm };
+}
+
+/**
+ * Sinkhorn's barycentric maps between two clouds, from the potentials of an
+ * entropic plan (sinkhornW2's `potentials`: units of squared distance, the
+ * cost between the centred clouds): Ta[i] = sum_j P_ij y_j / sum_j P_ij, the
+ * mean of the points of b that point i of a is sent to, and Tb[j] the same
+ * from b's side. O((n + m) d) memory, O(n m d) work, each row a stabilised
+ * log-sum-exp (the plan is never stored).
+ */
+export function barycentricMaps(a: Cloud, b: Cloud, eps: number, potentials: SinkhornPotentials): { Ta: Float64Array; Tb: Float64Array } {
+  checkPair(a, b);
+  const { d } = a;
+  const la = logWeights(a);
+  const lb = logWeights(b);
+  const am = weightedMean(a, la.map(Math.exp));
+  const bm = weightedMean(b, lb.map(Math.exp));
+  const side = (from: Cloud, to: Cloud, fromMean: Float64Array, toMean: Float64Array, lw: Float64Array, pot: Float64Array): Float64Array => {
+    const T = new Float64Array(from.n * d);
+    const logs = new Float64Array(to.n);
+    for (let i = 0; i < from.n; i++) {
+      let top = -Infinity;
+      for (let j = 0; j < to.n; j++) {
+        let c = 0;
+        for (let k = 0; k < d; k++) {
+          const t = from.points[i * d + k] - fromMean[k] - (to.points[j * d + k] - toMean[k]);
+          c += t * t;
+        }
+        logs[j] = lw[j] + (pot[j] - c) / eps;
+        if (logs[j] > top) top = logs[j];
+      }
+      let total = 0;
+      for (let j = 0; j < to.n; j++) {
+        const w = logs[j] - top < -LSE_CUT ? 0 : Math.exp(logs[j] - top);
+        if (w === 0) continue;
+        total += w;
+        for (let k = 0; k < d; k++) T[i * d + k] += w * to.points[j * d + k];
+      }
+      for (let k = 0; k < d; k++) T[i * d + k] /= total;
+    }
+    return T;
+  };
+  return { Ta: side(a, b, am, bm, lb, potentials.g), Tb: side(b, a, bm, am, la, potentials.f) };
+}
+
 // ---------------------------------------------------------------------------
 // Entropic: log-domain Sinkhorn
 
