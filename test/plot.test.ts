@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadRun, plotRun, plotSpec } from '../src/draw/plot.js';
+import { densityEstimate, loadRun, plotRun, plotSpec, RECORD_COLORS } from '../src/draw/plot.js';
 import { run } from '../src/library.js';
 import { BIN, tempDir } from './helpers.js';
 
@@ -169,5 +169,119 @@ describe('plotSpec', () => {
     // the targets come from the spec's CSV, the particles from mu.npy
     expect(view.targets.map((t) => [t.measure, t.size])).toEqual([['nu', 4]]);
     expect(view.particles).toMatchObject({ measure: 'mu', records: 5, size: 30, dim: 2 });
+  });
+});
+
+const ONE_D_SPEC = `flow oned "Points of R"
+seed 1
+particles mu in R: 60 ~ normal(0, 1)
+sample nu in R: 80 ~ mixture([1, 1], normal(-2, 0.3), normal(2, 0.5))
+kernel k(x, y) = exp(-|x - y|^2 / 2)
+energy F = 1/2 * mmd2(mu, nu; k)
+scheme euler(step = 1, steps = 20)
+record every 10: F, positions(mu)
+`;
+
+const STATES_SPEC = `flow fitted "A generator fitted by W2 squared"
+seed 3
+state theta in R^2 = [0, 1]
+sample z in R^2: 30 ~ normal([0, 0], 1)
+sample p in R^2: 30 ~ normal([2, 1], 0.5)
+model q = push(z, s => [theta[0] + theta[1] * s[0], theta[0] + theta[1] * s[1]])
+energy F = w2(q, p)^2 / 2
+metric euclid
+scheme euler(step = 0.5, steps = 10)
+record every 5: F, theta, positions(q)
+`;
+
+describe.concurrent('the figure (issue 11: title, 1-D panel, colours, trajectories)', () => {
+  it("carries the flow's name and title", async () => {
+    const dir = await ran();
+    await plotRun(path.join(dir, 'run'), path.join(dir, 'p.svg'));
+    const t = svgTexts(path.join(dir, 'p.svg'));
+    expect(t).toContain('plotted');
+    expect(t).toContain('A small flow to plot');
+    expect(t.indexOf('plotted')).toBeLessThan(t.indexOf('A small flow to plot'));
+  });
+
+  it('draws a density estimate per chosen record for points of R, with the target', async () => {
+    const dir = await ran(ONE_D_SPEC, {});
+    const r = await plotRun(path.join(dir, 'run'), path.join(dir, 'p.svg'), { records: [0, 10, 20] });
+    expect(r.notes).toEqual([]);
+    const svg = fs.readFileSync(path.join(dir, 'p.svg'), 'utf8');
+    const t = texts(svg);
+    for (const s of ['oned', 'Points of R', 'density', 'density estimate', 'mu', 'nu (target)', 'mu at step 0', 'mu at step 10', 'mu at step 20']) expect(t).toContain(s);
+    // the right panel: one line per density (the target and 3 records), no symbols
+    expect(svg.match(/class="mark-line role-mark concat_1_marks"/g)!.length).toBe(4);
+    expect(svg).not.toContain('class="mark-symbol role-mark concat_1');
+    const spec = plotSpec(loadRun(path.join(dir, 'run')), { records: [0, 20] }) as unknown as { hconcat: [unknown, { data: { values: { x: number; density: number; series: string }[] } }] };
+    const values = spec.hconcat[1].data.values;
+    expect(new Set(values.map((v) => v.series))).toEqual(new Set(['nu (target)', 'mu at step 0', 'mu at step 20']));
+    // each estimate integrates to about 1 over the panel
+    for (const series of ['nu (target)', 'mu at step 0']) {
+      const v = values.filter((x) => x.series === series);
+      const dx = v[1].x - v[0].x;
+      expect(v.reduce((s, x) => s + x.density * dx, 0)).toBeGreaterThan(0.9);
+    }
+  });
+
+  it('gives each record its own colour of a categorical palette, distinct from the targets', async () => {
+    const dir = await ran();
+    const view = loadRun(path.join(dir, 'run'));
+    type Scatter = { layer: { encoding: { color: { scale: { domain: string[]; range: string[] } } } }[] };
+    const spec = plotSpec(view, { records: [0, 10, 20, 30, 40] }) as unknown as { hconcat: [unknown, Scatter] };
+    const { domain, range } = spec.hconcat[1].layer[1].encoding.color.scale;
+    const records = domain.map((d, i) => [d, range[i]]).filter(([d]) => d.startsWith('mu at step'));
+    expect(records.map(([, c]) => c)).toEqual(RECORD_COLORS.slice(0, 5));
+    expect(new Set(range).size).toBe(range.length);
+    // hues far apart: no two record colours within 30 degrees of hue of each other
+    const hue = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16) / 255);
+      const max = Math.max(r, g, b);
+      const d = max - Math.min(r, g, b);
+      const h = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+      return (h * 60 + 360) % 360;
+    };
+    const hues = RECORD_COLORS.slice(0, 5).map(hue);
+    for (let i = 0; i < hues.length; i++)
+      for (let j = i + 1; j < hues.length; j++) expect(Math.min(Math.abs(hues[i] - hues[j]), 360 - Math.abs(hues[i] - hues[j]))).toBeGreaterThan(30);
+    // and in the SVG: the symbols of the three records drawn are filled with the first three colours
+    await plotRun(path.join(dir, 'run'), path.join(dir, 'c.svg'), { records: [0, 20, 40] });
+    const svg = fs.readFileSync(path.join(dir, 'c.svg'), 'utf8');
+    for (const c of RECORD_COLORS.slice(0, 3)) expect(svg).toContain(`fill="${c}"`);
+  });
+
+  it('--no-trajectories leaves out the trajectories', async () => {
+    const dir = await ran();
+    const [withLines, without] = await Promise.all([flowc(['plot', 'run', '--out', 'a.svg'], dir), flowc(['plot', 'run', '--out', 'b.svg', '--no-trajectories'], dir)]);
+    expect([withLines.code, without.code, without.stderr]).toEqual([0, 0, '']);
+    const a = fs.readFileSync(path.join(dir, 'a.svg'), 'utf8');
+    const b = fs.readFileSync(path.join(dir, 'b.svg'), 'utf8');
+    expect(texts(a)).toContain('trajectories');
+    expect(texts(b)).not.toContain('trajectories');
+    // line marks in the scatter panel (its layer 0): the trajectories, then none
+    const scatterLines = (svg: string) => svg.match(/class="mark-line role-mark concat_1_layer_0_marks"/g)?.length ?? 0;
+    expect(scatterLines(a)).toBeGreaterThan(0);
+    expect(scatterLines(b)).toBe(0);
+    expect(b).toContain('class="mark-symbol role-mark concat_1');
+    expect(texts(b)).toContain('mu at step 40');
+  });
+
+  it('draws a flow of states: its model over the target, not the generator\'s base sample', async () => {
+    const dir = await ran(STATES_SPEC, {});
+    const r = await flowc(['plot', 'run'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const t = svgTexts(path.join(dir, 'run', 'plot.svg'));
+    for (const s of ['fitted', 'q at step 0', 'q at step 10', 'p (target)', 'q[0]']) expect(t).toContain(s);
+    expect(t).not.toContain('z (target)');
+  });
+
+  it('densityEstimate: a weighted estimate follows the weights', () => {
+    const grid = Array.from({ length: 101 }, (_, i) => -3 + (6 * i) / 100);
+    const x = Float64Array.from([-1, -1.1, -0.9, 1, 1.1, 0.9]);
+    const w = Float64Array.from([0.3, 0.3, 0.3, 0.03, 0.03, 0.04]);
+    const d = densityEstimate(x, grid, w);
+    expect(d[33]).toBeGreaterThan(5 * d[67]);
   });
 });

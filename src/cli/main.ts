@@ -523,6 +523,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--coords <i,j>', 'the two coordinates of the scatter, 0-based (default 0,1)', parseCoords)
     .option('--records <steps>', 'recorded steps whose particles are drawn (default: the first and the last)', parseSteps)
     .option('--columns <names>', 'recorded scalars drawn as curves (default: the energy; a sweep: one column)')
+    .option('--no-trajectories', "leave out the particles' trajectories (the faint lines of the scatter)")
     .option('--by <name>', 'a sweep: the grid parameter of the final-value panel (default: the first)')
     .action(async (dir, opts) => {
       const sweep = await import('../draw/sweep.js');

@@ -1,10 +1,13 @@
 // `flowc plot`: the figures of a run folder, drawn with Vega-Lite and
 // rendered without a browser (vega's headless View → SVG; resvg → PNG).
 //
-// Two panels side by side: the energy curve (and any other recorded scalar,
-// one small panel each, log scale when every value is positive), and a
-// scatter of the particles at chosen records over the fixed measures of the
-// same dimension (the targets), with faint trajectories.
+// The flow's name and title on top; two panels side by side: the energy
+// curve (and any other recorded scalar, one small panel each, log scale when
+// every value is positive), and the particles at chosen records (each record
+// its own colour of a categorical palette) over the fixed measures of the
+// same dimension (the targets): a scatter with faint trajectories (unless
+// trajectories: false), or, for points of R, a kernel density estimate per
+// record. In a flow of states the evolving measure is the recorded model.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -36,7 +39,7 @@ export interface RunMeta {
   metric?: { name: string };
   scheme?: { name: string; step: number; steps: number };
   steps: number;
-  measures: { name: string; role: 'particles' | 'sample'; points: number; dim: number; space?: string; columns?: string[]; source: string }[];
+  measures: { name: string; role: 'particles' | 'sample' | 'model'; points: number; dim: number; space?: string; columns?: string[]; source: string }[];
   timings_ms?: Record<string, number>;
   final?: Record<string, number | string>;
   files?: string[];
@@ -144,7 +147,11 @@ export function loadRun(dir: string): RunView {
     recorded.set(it.measure, { measure: it.measure, records: shape[0], size: shape[1], dim: shape[2], data });
   }
 
-  const particleMeta = meta.measures.find((m) => m.role === 'particles')!;
+  // the evolving measure: the particles, or in a flow of states its (first recorded) model
+  const particleMeta = meta.measures.find((m) => m.role === 'particles') ??
+    meta.measures.find((m) => m.role === 'model' && recorded.has(m.name)) ??
+    meta.measures.find((m) => m.role === 'model');
+  if (!particleMeta) return { dir, meta, trace, targets: [], coordNames: [], source, notes };
   // weights(mu): marker areas in the scatter follow them
   let weights: RunView['weights'];
   const wItem = compiled?.ir.record.items.find((it) => it.kind === 'weights' && it.measure === particleMeta.name);
@@ -157,7 +164,9 @@ export function loadRun(dir: string): RunView {
 
   // Targets: fixed measures of the particles' dimension, from the run folder or drawn again from the spec.
   const targets: Cloud[] = [];
-  const fixed = meta.measures.filter((m) => m.role === 'sample' && m.dim === particleMeta.dim);
+  // (not the base sample of a model: it is the generator's noise, not a target)
+  const bases = new Set(compiled?.ir.models.map((q) => q.base) ?? []);
+  const fixed = meta.measures.filter((m) => m.role === 'sample' && m.dim === particleMeta.dim && !bases.has(m.name));
   const missing = fixed.filter((m) => !recorded.has(m.name));
   const loaded: MeasureData[] = [];
   // targets read from data files: the copies the run folder keeps (NAME.input.npy), never the files themselves
@@ -191,6 +200,8 @@ export interface PlotOptions {
   records?: number[];
   /** scalar columns drawn as curves, each a name or a comma-separated list of names; default the energy */
   columns?: string[];
+  /** the scatter's trajectories (default true; `--no-trajectories`) */
+  trajectories?: boolean;
 }
 
 const FONT = 'Helvetica, Arial, "Liberation Sans", "DejaVu Sans", sans-serif';
@@ -231,8 +242,17 @@ export function resolvePlotOptions(view: RunView, opts: PlotOptions): Required<P
   const dim = view.particles?.dim ?? view.coordNames.length;
   const coords = opts.coords ?? [0, 1];
   if (dim >= 2 && coords.some((c) => c >= dim)) throw bad(`--coords ${coords.join(',')}: the particles have coordinates 0 to ${dim - 1}`);
-  return { coords, records, columns };
+  return { coords, records, columns, trajectories: opts.trajectories ?? true };
 }
+
+/**
+ * The colours of the records drawn (Tableau 10 without its grey): a
+ * categorical palette, so that two records never differ only by a shade.
+ * Targets are drawn in black and greys, as crosses or dashed curves.
+ */
+export const RECORD_COLORS = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#b07aa1', '#76b7b2', '#edc948', '#ff9da7', '#9c755f'];
+const TARGET_COLORS = ['#222222', '#777777', '#aaaaaa'];
+const recordColor = (k: number) => RECORD_COLORS[k % RECORD_COLORS.length];
 
 const SUPERSCRIPT: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
 
@@ -308,19 +328,17 @@ function scatterPanel(view: RunView, opts: Required<PlotOptions>): object | unde
   const points: { x: number; y: number; series: string; area: number }[] = [];
   for (const t of view.targets) {
     const name = `${t.measure} (target)`;
-    series.push(name), colors.push(['#e6550d', '#31a354', '#756bb1'][view.targets.indexOf(t) % 3]), shapes.push('cross');
+    series.push(name), colors.push(TARGET_COLORS[view.targets.indexOf(t) % TARGET_COLORS.length]), shapes.push('cross');
     for (let i = 0; i < t.size; i++) points.push({ x: t.data[i * t.dim + a], y: t.data[i * t.dim + b], series: name, area: size });
   }
-  // early records light, the last one dark: the eye reads time as depth
-  const shades = ['#9ecae1', '#4292c6', '#08519c', '#08306b'];
   opts.records.forEach((step, k) => {
     const name = `${p.measure} at step ${step}`;
-    const shade = opts.records.length === 1 ? shades[2] : shades[Math.round((k * (shades.length - 1)) / (opts.records.length - 1))];
-    series.push(name), colors.push(shade), shapes.push('circle');
+    series.push(name), colors.push(recordColor(k)), shapes.push('circle');
     const rec = steps.indexOf(step);
     for (let i = 0; i < p.size; i++) points.push({ x: at(rec, i, a), y: at(rec, i, b), series: name, area: area(rec, i) });
   });
-  series.push('trajectories'), colors.push('#999999'), shapes.push('stroke');
+  if (opts.trajectories) series.push('trajectories'), colors.push('#999999'), shapes.push('stroke');
+  else paths.length = 0;
 
   const all = [...points, ...(paths as { x: number; y: number }[])].filter((q) => Number.isFinite(q.x) && Number.isFinite(q.y));
   const domain = squareDomain(
@@ -337,7 +355,9 @@ function scatterPanel(view: RunView, opts: Required<PlotOptions>): object | unde
       y: { field: 'y', type: 'quantitative', title: view.coordNames[b], scale: { domain: domain.y, nice: false, zero: false } },
     },
     layer: [
-      { data: { values: paths }, mark: { type: 'line', strokeWidth: 0.6, opacity: 0.35, clip: true }, encoding: { detail: { field: 'id' }, order: { field: 'rec' }, color } },
+      ...(opts.trajectories
+        ? [{ data: { values: paths }, mark: { type: 'line', strokeWidth: 0.6, opacity: 0.35, clip: true }, encoding: { detail: { field: 'id' }, order: { field: 'rec' }, color } }]
+        : []),
       {
         data: { values: points },
         mark: { type: 'point', filled: true, opacity: 0.85, strokeWidth: 1.4, clip: true },
@@ -347,17 +367,97 @@ function scatterPanel(view: RunView, opts: Required<PlotOptions>): object | unde
   };
 }
 
+/** Points of the density curves of a 1-D panel. */
+const DENSITY_GRID = 200;
+/** Above this many points a density estimate uses an evenly spaced subset (the curve changes by less than the line width). */
+const DENSITY_MAX_POINTS = 20000;
+
+/**
+ * A Gaussian kernel density estimate on `grid` (Silverman's rule of thumb
+ * for the bandwidth, 0.9 min(sd, IQR/1.34) n^-1/5; weighted when `w` is
+ * given).
+ */
+export function densityEstimate(values: Float64Array, grid: number[], w?: Float64Array): number[] {
+  const stride = Math.max(1, Math.ceil(values.length / DENSITY_MAX_POINTS));
+  const idx = Array.from({ length: Math.ceil(values.length / stride) }, (_, k) => k * stride).filter((i) => Number.isFinite(values[i]));
+  if (!idx.length) return grid.map(() => 0);
+  const weight = idx.map((i) => (w ? w[i] : 1));
+  const total = weight.reduce((a, b) => a + b, 0) || 1;
+  const mean = idx.reduce((s, i, k) => s + weight[k] * values[i], 0) / total;
+  const sd = Math.sqrt(idx.reduce((s, i, k) => s + weight[k] * (values[i] - mean) ** 2, 0) / total);
+  const sorted = idx.map((i) => values[i]).sort((a, b) => a - b);
+  const q = (f: number) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
+  const iqr = (q(0.75) - q(0.25)) / 1.34;
+  const spread = Math.min(sd, iqr > 0 ? iqr : sd);
+  const range = grid[grid.length - 1] - grid[0];
+  const h = Math.max(0.9 * spread * idx.length ** -0.2, range / 1000, 1e-12);
+  const c = 1 / (total * h * Math.sqrt(2 * Math.PI));
+  return grid.map((g) => {
+    let s = 0;
+    idx.forEach((i, k) => {
+      const z = (g - values[i]) / h;
+      if (z * z < 60) s += weight[k] * Math.exp(-0.5 * z * z);
+    });
+    return s * c;
+  });
+}
+
+/** The panel of points of R: a density estimate of the particles at each chosen record, the targets' dashed. */
+function densityPanel(view: RunView, opts: Required<PlotOptions>): object | undefined {
+  const p = view.particles;
+  if (!p || p.dim !== 1) return undefined;
+  const steps = view.trace.rows.map((r) => r[0]);
+  const clouds: { name: string; color: string; dash: number[]; values: Float64Array; w?: Float64Array }[] = [];
+  for (const t of view.targets)
+    clouds.push({ name: `${t.measure} (target)`, color: TARGET_COLORS[view.targets.indexOf(t) % TARGET_COLORS.length], dash: [5, 3], values: t.data.subarray(0, t.size) });
+  const w = view.weights && view.weights.size === p.size && view.weights.records === p.records ? view.weights : undefined;
+  opts.records.forEach((step, k) => {
+    const rec = steps.indexOf(step);
+    clouds.push({
+      name: `${p.measure} at step ${step}`,
+      color: recordColor(k),
+      dash: [],
+      values: p.data.subarray(rec * p.size, (rec + 1) * p.size),
+      ...(w ? { w: w.data.subarray(rec * w.size, (rec + 1) * w.size) } : {}),
+    });
+  });
+  const all = clouds.flatMap((c) => Array.from(c.values).filter(Number.isFinite));
+  if (!all.length) return undefined;
+  let lo = Math.min(...all);
+  let hi = Math.max(...all);
+  const pad = Math.max((hi - lo) * 0.08, 1e-6);
+  [lo, hi] = [lo - pad, hi + pad];
+  const grid = Array.from({ length: DENSITY_GRID }, (_, i) => lo + ((hi - lo) * i) / (DENSITY_GRID - 1));
+  const values = clouds.flatMap((c) => densityEstimate(c.values, grid, c.w).map((density, i) => ({ x: grid[i], density, series: c.name })));
+  const color = { field: 'series', type: 'nominal', title: 'density estimate', scale: { domain: clouds.map((c) => c.name), range: clouds.map((c) => c.color) }, legend: { orient: 'right' } };
+  return {
+    width: 320,
+    height: 320,
+    data: { values },
+    mark: { type: 'line', strokeWidth: 1.8, clip: true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: view.coordNames[0], scale: { domain: [lo, hi], nice: false, zero: false } },
+      y: { field: 'density', type: 'quantitative', title: 'density' },
+      color,
+      strokeDash: { field: 'series', type: 'nominal', scale: { domain: clouds.map((c) => c.name), range: clouds.map((c) => c.dash) }, title: 'density estimate', legend: { orient: 'right' } },
+    },
+  };
+}
+
 /** The Vega-Lite spec of a run's figure. */
 export function plotSpec(view: RunView, options: PlotOptions = {}): TopLevelSpec {
   const opts = resolvePlotOptions(view, options);
   const curves = curvePanels(view, opts.columns);
-  const scatter = scatterPanel(view, opts);
+  const right = scatterPanel(view, opts) ?? densityPanel(view, opts);
   const left = curves.length === 1 ? curves[0] : { vconcat: curves };
+  const { name, title } = view.meta.flow;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     config: CONFIG,
     padding: 8,
-    ...(scatter ? { hconcat: [left, scatter], spacing: 36 } : left),
+    // the flow's name, and its title under it
+    title: { text: name, ...(title ? { subtitle: title } : {}), anchor: 'start', fontSize: 15, fontWeight: 'bold', subtitleFontSize: 12, subtitleColor: '#444', offset: 12 },
+    ...(right ? { hconcat: [left, right], spacing: 36 } : left),
   } as TopLevelSpec;
 }
 
@@ -387,6 +487,6 @@ export async function plotRun(dir: string, out: string | undefined, options: Plo
   writeFileAtomic(file, ext === '.png' ? svgToPng(svg) : svg);
   const notes = [...view.notes];
   if (!view.particles) notes.push('the spec records no positions of the particles: the plot shows the curves only (add positions(NAME) to its record line)');
-  else if (view.particles.dim < 2) notes.push('the particles are points of R: the plot shows the curves only');
+
   return { file, notes };
 }
