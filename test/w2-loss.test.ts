@@ -13,6 +13,7 @@ import { loadMeasures, type MeasureData } from '../src/runtime/inputs.js';
 import { StateStepper } from '../src/runtime/state-flow.js';
 import { transportLosses } from '../src/runtime/transport-loss.js';
 import { barycentricMaps, exactPlan, sinkhornW2 } from '../src/runtime/transport.js';
+import { irText } from '../src/compiler/emit.js';
 
 interface Opened {
   compiled: Compiled;
@@ -165,6 +166,25 @@ scheme euler(step = 0.1, steps = 1)
     const euclid = await finalF('w2loss-euclid.flow', 20);
     expect(natural).toBeLessThan(0.1);
     expect(euclid).toBeGreaterThan(natural * 2);
+  });
+});
+
+describe('the printed IR', () => {
+  it('shows the term as a parameter of the energy and says where its gradient goes', () => {
+    const r = compileSource(
+      `flow printed
+seed 1
+particles mu in R: 5 ~ normal(0, 1)
+sample nu in R: 5 ~ normal(1, 1)
+energy F = 3 * w2(mu, nu)^2
+scheme euler(step = 0.1, steps = 1)
+`,
+      { file: 'printed.flow' },
+    );
+    const text = irText(r.compiled!);
+    expect(text).toContain('energy F = (3 * %w2(mu, nu))');
+    expect(text).toContain('%w2(mu, nu) = w2(mu, nu)^2, computed on the host each step');
+    expect(text).toContain('subtracted from the velocity on the host');
   });
 });
 

@@ -70,6 +70,11 @@ export function irText(c: Compiled): string {
   for (const m of c.ir.models) m.points.forEach((p, k) => lines.push(`${m.name}[${k}] = ${ir.printNode(p)}   (push of ${m.base})`));
   const names = c.ir.states.filter((v) => v.role === 'state').flatMap((v) => v.init.map((_, k) => `${v.name}[${k}]`));
   gradientRoots(c).forEach((g, k) => lines.push(`gradient ${names[k]} = ${ir.printNode(g)}`));
+  // W2² as a loss: a parameter of the energy, computed on the host, whose gradient the host adds (runtime/transport-loss.ts)
+  for (const l of c.ir.transportLosses ?? [])
+    lines.push(
+      `${l.param} = ${l.text}, computed on the host each step; its part of the gradient, ∂${c.ir.energy.name}/∂${l.param} · 2 (x - T(x)) with T the optimal assignment, is ${c.ir.particles ? 'subtracted from the velocity' : 'pulled back through the Jacobian and added to the gradient'} on the host (not shown above)`,
+    );
   return lines.join('\n') + '\n';
 }
 
