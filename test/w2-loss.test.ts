@@ -14,6 +14,7 @@ import { StateStepper } from '../src/runtime/state-flow.js';
 import { transportLosses } from '../src/runtime/transport-loss.js';
 import { barycentricMaps, exactPlan, sinkhornW2 } from '../src/runtime/transport.js';
 import { irText } from '../src/compiler/emit.js';
+import { compileSummary } from '../src/cli/compile-summary.js';
 
 interface Opened {
   compiled: Compiled;
@@ -170,7 +171,7 @@ scheme euler(step = 0.1, steps = 1)
 });
 
 describe('the printed IR', () => {
-  it('shows the term as a parameter of the energy and says where its gradient goes', () => {
+  it('shows the term as a parameter of the energy and says where its gradient goes (--emit ir-text, the compile summary)', () => {
     const r = compileSource(
       `flow printed
 seed 1
@@ -185,6 +186,7 @@ scheme euler(step = 0.1, steps = 1)
     expect(text).toContain('energy F = (3 * %w2(mu, nu))');
     expect(text).toContain('%w2(mu, nu) = w2(mu, nu)^2, computed on the host each step');
     expect(text).toContain('subtracted from the velocity on the host');
+    expect(compileSummary(r.compiled!, {})).toContain('  w2 loss    w2(mu, nu)^2: an optimal assignment on the host');
   });
 });
 

@@ -20,6 +20,8 @@ export function compileSummary(c: Compiled, timings: Record<string, number>): st
     const reductions = stages.reduce((s, st) => s + st.reductions.length, 0);
     return `${stages.length} stage${stages.length === 1 ? '' : 's'}, ${reductions} reduction loop${reductions === 1 ? '' : 's'}`;
   };
+  // W2² as a loss: computed on the host, each term a parameter of the energy
+  for (const l of f.transportLosses ?? []) lines.push(`  w2 loss    ${l.text}: an optimal assignment on the host whenever the points move; its gradient applied on the host`);
   if (c.plan.setup.length) lines.push(`  ${'setup'.padEnd(10)} ${describe(c.plan.setup)} (fixed measures, run once)`);
   for (const [name, p] of Object.entries(c.plan.programs)) lines.push(`  ${name.padEnd(10)} ${describe(p.stages)}`);
   lines.push(`  buffers    ${c.plan.buffers.length} (${c.plan.buffers.filter((b) => b.stored).length} stored)`);

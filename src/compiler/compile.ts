@@ -166,7 +166,7 @@ function compileStages(source: string, options: CompileOptions, timings: Record<
 }
 
 /** The program of ∂F/∂W2² for each w2(a, b)^2 term of the energy (FlowIR.transportLosses), in order. */
-export const TRANSPORT_COEFFICIENTS = 'w2coefficients';
+export const TRANSPORT_COEFFICIENTS = 'w2coef';
 
 /** The pseudo-measure of the weights of a weighted particle measure (one number per point). */
 export const WEIGHTS_MEASURE = '%weights';
