@@ -1,4 +1,4 @@
-// The flowc command line: run | sweep | check | compile | golden | test | plot | report | init | doctor.
+// The flowc command line: run | sweep | check | compile | golden | test | plot | report | init | doctor | playground.
 // Every failure prints diagnostics (file:line:column) and returns a non-zero
 // exit code; a stack trace appears only with FLOWC_DEBUG=1.
 
@@ -69,6 +69,12 @@ function parseSet(text: string, acc: Record<string, number[]> = {}): Record<stri
 function parseCount(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number ≥ 0, got '${text}'`);
+  return n;
+}
+
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got '${text}'`);
   return n;
 }
 
@@ -549,6 +555,14 @@ export async function main(argv: string[]): Promise<number> {
     .description('list the gpu.js modes this machine offers, why the others are missing, and a timing of each')
     .action(async () => {
       code = await (await import('./doctor.js')).cmdDoctor(out);
+    });
+  program
+    .command('playground')
+    .description('serve the browser playground (built by `npm run playground`) on 127.0.0.1 and print its address')
+    .option('--port <n>', 'the port (0: any free one)', parsePort, 8737)
+    .option('--dir <folder>', 'serve this built playground instead of playground/dist')
+    .action(async (opts) => {
+      code = await (await import('./playground.js')).servePlayground(opts, out);
     });
   program
     .command('init')
