@@ -10,6 +10,8 @@
 // spec; opened from a file, the page runs on cpu:js.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -183,6 +185,7 @@ describe('flowc playground', () => {
     expect((await download(page, 'nu.input.npy')).equals(cli['nu.input.npy'])).toBe(true);
     const meta = JSON.parse((await download(page, 'run.json')).toString());
     const cliMeta = JSON.parse(cli['run.json'].toString());
+    expect(meta.flowc).toBe(cliMeta.flowc);
     expect(meta.status).toBe('ok');
     expect(meta.steps).toBe(40);
     expect(meta.backend.name).toBe('cpu');
@@ -226,6 +229,32 @@ describe('flowc playground', () => {
     await again.page.close();
   }, 120_000);
 
+  it('takes CSV files dropped onto the page as data files next to the spec; before the drop the run says which file is missing', async () => {
+    const { page, problems } = await open(url);
+    const spec = ['flow dropped "points from a dropped file"', 'particles mu in R^2 from "pts.csv"', 'sample nu in R^2: 50 ~ normal([1, 1], 0.5)', 'kernel k(x, y) = exp(-|x - y|^2 / 2)', 'energy F = 1/2 * mmd2(mu, nu; k)', 'scheme euler(step = 0.5, steps = 10)', 'record every 5: F, positions(mu)'].join('\n');
+    await page.click('.cm-content');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.insertText(spec);
+    expect(await runToEnd(page)).toBe('failed');
+    const missing = await page.$$eval('#problems li.error', (es) => es.map((e) => e.textContent));
+    expect(missing).toHaveLength(1);
+    expect(missing[0]).toMatch(/^specs\/mmd-three-modes\.flow:2:\d+: error: .*pts\.csv/);
+    const csv = 'x,y\n0,0\n0.5,0.1\n-0.2,0.3\n0.1,-0.4\n';
+    const dt = await page.evaluateHandle((text) => {
+      const d = new DataTransfer();
+      d.items.add(new File([text], 'pts.csv', { type: 'text/csv' }));
+      return d;
+    }, csv);
+    await page.dispatchEvent('body', 'drop', { dataTransfer: dt });
+    await page.waitForFunction(() => document.getElementById('data')!.textContent!.includes('pts.csv'));
+    expect(await runToEnd(page)).toBe('ok');
+    const meta = JSON.parse((await download(page, 'run.json')).toString());
+    expect(meta.data).toEqual([{ measure: 'mu', file: 'specs/pts.csv', sha256: createHash('sha256').update(csv).digest('hex') }]);
+    expect(meta.measures[0]).toMatchObject({ name: 'mu', points: 4, dim: 2 });
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it('opened from a file, runs on cpu:js with no request outside its folder', async () => {
     const base = `file://${site}/`;
     const { page, problems } = await open(`${base}index.html`, base);
@@ -236,4 +265,39 @@ describe('flowc playground', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
+});
+
+/** A raw request to the server: status and headers. */
+function get(pathname: string, method = 'GET'): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url.replace(/\/$/, '')}`, { method, path: pathname }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('flowc playground, the server', () => {
+  it('serves the folder cross-origin isolated, and nothing outside it', async () => {
+    const index = await get('/');
+    expect(index.status).toBe(200);
+    expect(index.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(index.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(index.headers['cross-origin-embedder-policy']).toBe('require-corp');
+    expect((await get('/app.js')).headers['content-type']).toBe('text/javascript; charset=utf-8');
+    for (const p of ['/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/nothing.js', '/%00']) expect((await get(p)).status).toBe(404);
+    expect((await get('/', 'POST')).status).toBe(405);
+  });
+
+  it('says what is wrong with its options or its folder, with a non-zero exit', () => {
+    const port = flowc(['playground', '--port', '70000']);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain("expected a port from 0 to 65535, got '70000'");
+    const empty = tempDir();
+    const none = flowc(['playground', '--dir', empty]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe(`${empty}: error: no playground built here (no index.html); build it with \`npm run playground\`\n`);
+  });
 });

@@ -185,29 +185,37 @@ function draw(): void {
   const info = live.info?.particles;
   if (p && info && info.dim >= 1) {
     const d = info.dim;
-    const y = (i: number) => (d >= 2 ? p[i * d + 1] : 0);
+    const clouds = [...(live.info?.samples ?? []).map((s) => ({ data: s.data, size: s.size, colour: '#c9c9c9' })), { data: p, size: info.size, colour: '#2f6fb0' }];
     let [x0, x1, y0, y1] = live.box ?? [Infinity, -Infinity, Infinity, -Infinity];
-    for (let i = 0; i < info.size; i++) {
-      x0 = Math.min(x0, p[i * d]);
-      x1 = Math.max(x1, p[i * d]);
-      y0 = Math.min(y0, y(i));
-      y1 = Math.max(y1, y(i));
-    }
+    for (const c of clouds)
+      for (let i = 0; i < c.size; i++) {
+        const x = c.data[i * d];
+        const y = d >= 2 ? c.data[i * d + 1] : 0;
+        if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
+        x0 = Math.min(x0, x);
+        x1 = Math.max(x1, x);
+        y0 = Math.min(y0, y);
+        y1 = Math.max(y1, y);
+      }
+    // the view only grows, so that the particles move and not the frame
     live.box = [x0, x1, y0, y1];
     const span = Math.max(x1 - x0, y1 - y0, 1e-12) * 1.1;
     const cx = (x0 + x1) / 2;
     const cy = (y0 + y1) / 2;
-    ctx.fillStyle = '#2f6fb0';
-    for (let i = 0; i < info.size; i++) {
-      const px = ((p[i * d] - cx) / span + 0.5) * W;
-      const py = (0.5 - (y(i) - cy) / span) * H;
-      ctx.beginPath();
-      ctx.arc(px, py, 2.5, 0, 2 * Math.PI);
-      ctx.fill();
+    for (const c of clouds) {
+      ctx.fillStyle = c.colour;
+      for (let i = 0; i < c.size; i++) {
+        const px = ((c.data[i * d] - cx) / span + 0.5) * W;
+        const py = (0.5 - ((d >= 2 ? c.data[i * d + 1] : 0) - cy) / span) * H;
+        ctx.beginPath();
+        ctx.arc(px, py, 2.5, 0, 2 * Math.PI);
+        ctx.fill();
+      }
     }
     ctx.fillStyle = '#666';
     ctx.font = '12px sans-serif';
-    ctx.fillText(`${info.name}: ${info.size} points${d > 2 ? `, coordinates 0 and 1 of ${d}` : ''}`, 8, 16);
+    const targets = live.info?.samples.map((s) => s.name).join(', ');
+    ctx.fillText(`${info.name}: ${info.size} points${d > 2 ? `, coordinates 0 and 1 of ${d}` : d === 1 ? ' (on a line)' : ''}${targets ? ` · grey: ${targets}` : ''}`, 8, 16);
   }
 
   const g = curveCanvas.getContext('2d')!;

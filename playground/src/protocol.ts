@@ -31,6 +31,8 @@ export interface RunInfo {
   steps: number;
   /** the particles, when the flow has them and records their positions */
   particles?: { name: string; size: number; dim: number };
+  /** fixed measures of the particles' dimension (the targets), drawn under them */
+  samples: { name: string; size: number; dim: number; data: Float64Array }[];
   backend: string;
 }
 

@@ -5,6 +5,7 @@
 // The page gets each record (trace row, particles) as it is made, the step
 // and steps/s, and at the end the run folder's files.
 
+import './platform/flowc-package.js';
 import { runCompiled } from '../../src/api.js';
 import { FlowError, type Diagnostic } from '../../src/compiler/diagnostics.js';
 import { compileOrThrow, prepareInputs } from '../../src/front.js';
@@ -83,6 +84,9 @@ async function run(req: RunRequest): Promise<void> {
                   columns: layout.columns,
                   steps: compiled.ir.scheme.steps,
                   particles: particles && shown >= 0 ? { name: particles.name, size: particles.size, dim: particles.dim } : undefined,
+                  samples: inputs.measures
+                    .filter((m) => particles && m.dim === particles.dim && compiled.ir.measures.find((x) => x.name === m.name)?.role === 'sample' && m.size * m.dim <= 1e6)
+                    .map((m) => ({ name: m.name, size: m.size, dim: m.dim, data: m.data.slice() })),
                   backend: req.backend,
                 },
               });
