@@ -6,6 +6,7 @@
 import { defaultKeymap, history as undoHistory, historyKeymap } from '@codemirror/commands';
 import { EditorState } from '@codemirror/state';
 import { EditorView, keymap, lineNumbers, highlightActiveLine } from '@codemirror/view';
+import { bracketMatching } from '@codemirror/language';
 import { linter, lintGutter, type Diagnostic as LintDiagnostic } from '@codemirror/lint';
 import { compile } from '../../src/compiler/compile.js';
 import { formatDiagnosticShort, type Diagnostic } from '../../src/compiler/diagnostics.js';
@@ -116,7 +117,7 @@ const view = new EditorView({
   parent: $('editor'),
   state: EditorState.create({
     doc: '',
-    extensions: [lineNumbers(), highlightActiveLine(), undoHistory(), keymap.of([...defaultKeymap, ...historyKeymap]), flowHighlight, flowLinter, lintGutter(), EditorView.updateListener.of((u) => u.docChanged && scheduleHash())],
+    extensions: [lineNumbers(), highlightActiveLine(), bracketMatching(), undoHistory(), keymap.of([...defaultKeymap, ...historyKeymap]), flowHighlight, flowLinter, lintGutter(), EditorView.updateListener.of((u) => u.docChanged && scheduleHash())],
   }),
 });
 let hashTimer: ReturnType<typeof setTimeout> | undefined;

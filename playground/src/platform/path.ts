@@ -14,8 +14,10 @@ export function normalize(p: string): string {
       else if (!abs) out.push('..');
     } else out.push(part);
   }
-  const s = out.join('/');
-  return abs ? `/${s}` : s || '.';
+  let s = out.join('/');
+  // as Node's: a trailing slash stays
+  if (s && p.endsWith('/')) s += '/';
+  return abs ? `/${s}` : s || (p.endsWith('/') && !abs ? './' : '.');
 }
 
 export function join(...parts: string[]): string {
@@ -29,7 +31,7 @@ export function isAbsolute(p: string): boolean {
 
 export function resolve(...parts: string[]): string {
   let s = '';
-  for (let i = parts.length - 1; i >= 0 && !s.startsWith('/'); i--) s = parts[i] + (s ? `/${s}` : '');
+  for (let i = parts.length - 1; i >= 0 && !s.startsWith('/'); i--) if (parts[i] !== '') s = parts[i] + (s ? `/${s}` : '');
   if (!s.startsWith('/')) s = `/${s}`;
   const n = normalize(s);
   return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
@@ -37,6 +39,7 @@ export function resolve(...parts: string[]): string {
 
 export function dirname(p: string): string {
   const n = p.replace(/\/+$/, '');
+  if (n === '' && p.startsWith('/')) return '/';
   const i = n.lastIndexOf('/');
   if (i < 0) return '.';
   return i === 0 ? '/' : n.slice(0, i);
