@@ -6,7 +6,8 @@
 // diagnostic at its line and fixing it clears it; a run moves the particles,
 // lowers the energy and writes trace.csv, run.json and the .npy files with
 // the same bytes as `flowc run` on the same backend; Stop ends the run after
-// the step in progress; a second run starts clean; the address carries the
+// the step in progress; a second run starts clean, and on two threads gives the
+// same bytes; the address carries the
 // spec; opened from a file, the page runs on cpu:js.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -151,7 +152,7 @@ describe('flowc playground', () => {
     await page.close();
   }, 60_000);
 
-  it('runs mmd-three-modes live, stops after the step in progress, and a second run gives the bytes flowc run writes', async () => {
+  it('runs mmd-three-modes live, stops after the step in progress, and a second run gives the bytes flowc run writes, on one thread or two', async () => {
     const { page, problems } = await open(url);
     await page.fill('#steps', '100000');
     await page.click('#run');
@@ -194,6 +195,14 @@ describe('flowc playground', () => {
     expect(meta.spec.sha256).toBe(cliMeta.spec.sha256);
     expect(meta.data.map((d: { sha256: string }) => d.sha256)).toEqual(cliMeta.data.map((d: { sha256: string }) => d.sha256));
     expect(await page.textContent('#step')).toBe('40');
+    expect(await page.$eval('#status', (e) => (e as HTMLElement).dataset.threads)).toBe('1');
+    // on two threads (two more Web Workers sharing the module's memory): the same bytes
+    await page.selectOption('#threads', '2');
+    expect(await runToEnd(page)).toBe('ok');
+    expect(await page.$eval('#status', (e) => (e as HTMLElement).dataset.threads)).toBe('2');
+    expect((await download(page, 'trace.csv')).equals(cli['trace.csv'])).toBe(true);
+    expect((await download(page, 'mu.npy')).equals(cli['mu.npy'])).toBe(true);
+    expect(JSON.parse((await download(page, 'run.json')).toString()).backend.threads).toBe(2);
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);

@@ -19,6 +19,7 @@ const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as 
 const exampleSelect = $<HTMLSelectElement>('example');
 const backendSelect = $<HTMLSelectElement>('backend');
 const stepsInput = $<HTMLInputElement>('steps');
+const threadsSelect = $<HTMLSelectElement>('threads');
 const runButton = $<HTMLButtonElement>('run');
 const stopButton = $<HTMLButtonElement>('stop');
 const problems = $<HTMLUListElement>('problems');
@@ -34,12 +35,15 @@ const wasmOk = (() => {
     return false;
   }
 })();
+// worker threads share the backend's memory: a cross-origin isolated page only
+for (let n = 1; n <= (wasmOk ? Math.max(navigator.hardwareConcurrency || 1, 4) : 1); n++) threadsSelect.add(new Option(String(n), String(n)));
+threadsSelect.disabled = !wasmOk;
 if (!wasmOk) {
   (backendSelect.querySelector('option[value="cpu"]') as HTMLOptionElement).disabled = true;
   backendSelect.value = 'cpu:js';
 }
 $('backend-note').textContent = wasmOk
-  ? 'The flow runs in a Web Worker, float64, on one thread: the same numbers as flowc run with the same backend.'
+  ? 'The flow runs in a Web Worker (its worker threads as more Web Workers), float64: the same numbers as flowc run with the same backend.'
   : 'This page is not cross-origin isolated (opened from a file, or served without COOP/COEP headers), so WebAssembly shared memory is off: the flow runs on cpu:js (generated JavaScript, float64). flowc playground serves the page isolated.';
 
 // ------------------------------------------------------------ the spec, its file name and data
@@ -51,7 +55,7 @@ const specFile = () => `specs/${specName}.flow`;
 
 for (const s of examples.specs) exampleSelect.add(new Option(s.name, s.name));
 
-function readHash(): { name?: string; source?: string; steps?: string; backend?: string } {
+function readHash(): { name?: string; source?: string; steps?: string; backend?: string; threads?: string } {
   const p = new URLSearchParams(location.hash.slice(1));
   const spec = p.get('spec');
   let source: string | undefined;
@@ -62,7 +66,7 @@ function readHash(): { name?: string; source?: string; steps?: string; backend?:
     } catch {
       source = undefined;
     }
-  return { name: p.get('name') ?? undefined, source, steps: p.get('steps') ?? undefined, backend: p.get('backend') ?? undefined };
+  return { name: p.get('name') ?? undefined, source, steps: p.get('steps') ?? undefined, backend: p.get('backend') ?? undefined, threads: p.get('threads') ?? undefined };
 }
 
 function writeHash(): void {
@@ -71,6 +75,7 @@ function writeHash(): void {
   for (const b of bytes) bin += String.fromCharCode(b);
   const p = new URLSearchParams({ name: specName, spec: btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') });
   if (stepsInput.value) p.set('steps', stepsInput.value);
+  if (threadsSelect.value !== 'auto') p.set('threads', threadsSelect.value);
   p.set('backend', backendSelect.value);
   history.replaceState(null, '', `#${p}`);
 }
@@ -135,6 +140,7 @@ function load(name: string, source?: string): void {
 
 exampleSelect.onchange = () => load(exampleSelect.value);
 stepsInput.onchange = scheduleHash;
+threadsSelect.onchange = scheduleHash;
 backendSelect.onchange = scheduleHash;
 $('link').onclick = () => {
   writeHash();
@@ -289,6 +295,8 @@ function onMessage(m: FromWorker): void {
     $('step').textContent = String(m.steps);
     $('rate').textContent = m.rate.toFixed(0);
     setStatus(m.status, m.message ?? m.status);
+    statusEl.dataset.threads = String(m.backend.threads);
+    $('ran').textContent = `${m.backend.name}${m.backend.kernels ? ` (${String(m.backend.kernels)})` : ''}, ${m.backend.precision}, ${m.backend.threads} thread${m.backend.threads === 1 ? '' : 's'}`;
     statusEl.dataset.steps = String(m.steps);
     showDownloads(m.files, m.dir);
     if (m.warnings.length) showProblems(m.warnings);
@@ -328,17 +336,20 @@ function start(): void {
   $('rate').textContent = '–';
   $('energy').textContent = '–';
   delete statusEl.dataset.steps;
+  delete statusEl.dataset.threads;
+  $('ran').textContent = '';
   delete statusEl.dataset.stepAtStop;
   showProblems(check(view.state.doc.toString()));
   worker ??= newWorker();
   ctl = typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4 * CTL.LENGTH)) : undefined;
   const steps = stepsInput.value.trim() === '' ? undefined : Number(stepsInput.value);
+  const threads = threadsSelect.value === 'auto' ? undefined : Number(threadsSelect.value);
   const data: Record<string, Uint8Array> = { ...DATA };
   for (const [name, bytes] of Object.entries(dropped)) data[`specs/${name}`] = bytes;
   setStatus('running', 'running');
   runButton.disabled = true;
   stopButton.disabled = false;
-  worker.postMessage({ type: 'run', id: runId, file: specFile(), source: view.state.doc.toString(), data, steps, backend: backendSelect.value as BackendChoice, ctl });
+  worker.postMessage({ type: 'run', id: runId, file: specFile(), source: view.state.doc.toString(), data, steps, backend: backendSelect.value as BackendChoice, threads, ctl });
 }
 
 function stop(): void {
@@ -359,6 +370,7 @@ stopButton.onclick = stop;
 
 const fromHash = readHash();
 if (fromHash.steps) stepsInput.value = fromHash.steps;
+if (fromHash.threads && [...threadsSelect.options].some((o) => o.value === fromHash.threads)) threadsSelect.value = fromHash.threads;
 if (fromHash.backend === 'cpu:js' || (fromHash.backend === 'cpu' && wasmOk)) backendSelect.value = fromHash.backend;
 load(fromHash.name ?? specName, fromHash.source);
 draw();

@@ -18,6 +18,8 @@ export interface RunRequest {
   /** `--steps` */
   steps?: number;
   backend: BackendChoice;
+  /** `--threads`; absent: as flowc run, every core from PARALLEL_MIN_PARTICLES particles on (one where memory cannot be shared) */
+  threads?: number;
   /** CTL slots; absent: Stop comes as a message */
   ctl?: Int32Array;
 }
@@ -48,6 +50,8 @@ export type FromWorker =
       /** steps per second over the run's steps (run.json's timings_ms.steps) */
       rate: number;
       message?: string;
+      /** what ran (run.json's "backend") */
+      backend: { name: string; precision: string; threads: number } & Record<string, unknown>;
       /** the run folder's files, as `flowc run` writes them */
       files: Record<string, Uint8Array>;
       dir: string;

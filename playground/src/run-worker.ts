@@ -58,7 +58,8 @@ async function run(req: RunRequest): Promise<void> {
       let lastPost = 0;
       const run = await runCompiled(compiled, {
         steps: req.steps,
-        threads: 1,
+        // worker threads share memory: only in a cross-origin isolated page
+        threads: ctl ? req.threads : 1,
         kernels: req.backend === 'cpu:js' ? 'js' : 'wasm',
         precision: 'float64',
         inputs,
@@ -121,6 +122,7 @@ async function run(req: RunRequest): Promise<void> {
           steps: r.steps,
           rate: r.steps && run.timings.steps > 0 ? (r.steps * 1000) / run.timings.steps : 0,
           message,
+          backend: run.backend,
           files: out,
           dir,
           warnings: run.warnings.filter((d) => d.severity === 'warning'),
