@@ -264,6 +264,35 @@ describe('flowc playground', () => {
     await page.close();
   }, 60_000);
 
+  it('runs every example of the menu (two steps each) with its data, and says where a diverging flow stopped', async () => {
+    const { page, problems } = await open(url);
+    await page.fill('#steps', '2');
+    const names = await page.$$eval('#example option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    const failed: string[] = [];
+    for (const name of names) {
+      await page.selectOption('#example', name);
+      const s = await runToEnd(page);
+      const said = await page.$$eval('#problems li.error', (es) => es.map((e) => e.textContent));
+      if (s !== 'ok' || said.length) failed.push(`${name}: ${s} ${said.join('; ')}`);
+    }
+    expect(failed).toEqual([]);
+    // a step so large that the time overflows: the run stops there and says so
+    await page.selectOption('#example', 'mmd-three-modes');
+    await page.click('.cm-content');
+    await page.keyboard.press('Control+Home');
+    for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('End');
+    await page.keyboard.type('e308');
+    expect(await runToEnd(page)).toBe('diverged');
+    // (gamma = 1e308: t = 2 gamma overflows at step 2, as flowc run says)
+    expect(await page.textContent('#status')).toBe('diverged at step 2: t is Infinity');
+    const meta = JSON.parse((await download(page, 'run.json')).toString());
+    expect(meta.status).toBe('diverged');
+    expect(meta.divergence).toEqual({ step: 2, quantity: 't', value: 'Infinity' });
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 120_000);
+
   it('opened from a file, runs on cpu:js with no request outside its folder', async () => {
     const base = `file://${site}/`;
     const { page, problems } = await open(`${base}index.html`, base);
