@@ -122,7 +122,7 @@ const view = new EditorView({
   parent: $('editor'),
   state: EditorState.create({
     doc: '',
-    extensions: [lineNumbers(), highlightActiveLine(), bracketMatching(), undoHistory(), keymap.of([...defaultKeymap, ...historyKeymap]), flowHighlight, flowLinter, lintGutter(), EditorView.updateListener.of((u) => u.docChanged && scheduleHash())],
+    extensions: [lineNumbers(), highlightActiveLine(), bracketMatching(), undoHistory(), keymap.of([{ key: 'Mod-Enter', run: () => (runButton.disabled ? false : (start(), true)) }, ...defaultKeymap, ...historyKeymap]), flowHighlight, flowLinter, lintGutter(), EditorView.updateListener.of((u) => u.docChanged && scheduleHash())],
   }),
 });
 let hashTimer: ReturnType<typeof setTimeout> | undefined;
