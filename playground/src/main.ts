@@ -233,12 +233,15 @@ function draw(): void {
   const pts = live.energy.filter(([, e]) => Number.isFinite(e));
   if (pts.length) {
     const s1 = Math.max(live.info?.steps ?? 1, pts[pts.length - 1][0], 1);
-    let e0 = Math.min(...pts.map((q) => q[1]));
-    let e1 = Math.max(...pts.map((q) => q[1]));
+    // a log scale when every value is positive, as flowc plot draws it
+    const log = pts.every(([, e]) => e > 0);
+    const f = (e: number) => (log ? Math.log10(e) : e);
+    let e0 = Math.min(...pts.map((q) => f(q[1])));
+    let e1 = Math.max(...pts.map((q) => f(q[1])));
     if (e1 - e0 < 1e-300) ((e0 -= 1), (e1 += 1));
     const L = 60;
     const X = (s: number) => L + (s / s1) * (w - L - 10);
-    const Y = (e: number) => 10 + (1 - (e - e0) / (e1 - e0)) * (h - 30);
+    const Y = (e: number) => 10 + (1 - (f(e) - e0) / (e1 - e0)) * (h - 30);
     g.strokeStyle = '#b0401b';
     g.lineWidth = 2;
     g.beginPath();
@@ -246,9 +249,10 @@ function draw(): void {
     g.stroke();
     g.fillStyle = '#666';
     g.font = '11px sans-serif';
-    g.fillText(e1.toPrecision(4), 2, 14);
-    g.fillText(e0.toPrecision(4), 2, h - 22);
-    g.fillText(`${live.info?.energy ?? 'F'} against step (0 … ${s1})`, L, h - 6);
+    const shown = (v: number) => (log ? 10 ** v : v).toPrecision(3);
+    g.fillText(shown(e1), 2, 14);
+    g.fillText(shown(e0), 2, h - 22);
+    g.fillText(`${live.info?.energy ?? 'F'} against step (0 … ${s1})${log ? ', log scale' : ''}`, L, h - 6);
   }
 }
 
