@@ -293,13 +293,25 @@ describe('flowc playground', () => {
     await page.close();
   }, 120_000);
 
-  it('opened from a file, runs on cpu:js with no request outside its folder', async () => {
+  it('opened from a file, runs on cpu:js with no request outside its folder, and stops', async () => {
     const base = `file://${site}/`;
     const { page, problems } = await open(`${base}index.html`, base);
     expect(await page.$eval('#backend', (e) => (e as HTMLSelectElement).value)).toBe('cpu:js');
     await page.fill('#steps', '20');
     expect(await runToEnd(page)).toBe('ok');
     expect(await page.textContent('#step')).toBe('20');
+    // Stop comes as a message here (no shared memory): the run still ends, interrupted, its files valid
+    await page.fill('#steps', '100000');
+    await page.click('#run');
+    await page.waitForFunction(() => Number(document.getElementById('step')!.textContent) >= 20, null, { timeout: 30_000 });
+    await page.click('#stop');
+    await page.waitForFunction(() => document.getElementById('status')!.dataset.status === 'interrupted', null, { timeout: 30_000 });
+    const steps = Number(await page.$eval('#status', (e) => (e as HTMLElement).dataset.steps));
+    expect(steps).toBeGreaterThanOrEqual(20);
+    expect(steps).toBeLessThan(100000);
+    const rows = (await download(page, 'trace.csv')).toString().trim().split('\n');
+    expect(rows[0]).toBe('step,t,F');
+    expect(Number(rows.at(-1)!.split(',')[0])).toBeLessThanOrEqual(steps);
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);

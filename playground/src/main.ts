@@ -274,6 +274,9 @@ function newWorker(): Worker {
   URL.revokeObjectURL(url);
   w.onmessage = (e: MessageEvent<FromWorker>) => onMessage(e.data);
   w.onerror = (e) => {
+    // a worker that failed outside a run's own error handling is not reused
+    w.terminate();
+    if (worker === w) worker = undefined;
     setStatus('failed', `failed: ${e.message}`);
     runButton.disabled = false;
     stopButton.disabled = true;
