@@ -23,6 +23,9 @@ import { BIN, flowc, ROOT, tempDir } from './helpers.js';
 
 const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((f) => fs.existsSync(f));
 const SPEC = 'specs/mmd-three-modes.flow';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** WebGPU on SwiftShader (TOOLCHAIN.md, "Browser"): only for the gpu:webgpu test, since it slows down the rest */
+const WEBGPU_ARGS = [...ARGS.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader', '--use-angle=swiftshader'];
 
 let site: string;
 let sizes: Record<string, { bytes: number; gzip: number }>;
@@ -50,7 +53,7 @@ beforeAll(async () => {
     headless: true,
     acceptDownloads: true,
     viewport: { width: 1280, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ARGS,
   });
 }, 60_000);
 
@@ -60,8 +63,8 @@ afterAll(async () => {
 });
 
 /** Open the page; every console error or warning, page error and request outside `base` is collected. */
-async function open(address: string, base = url): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage();
+async function open(address: string, base = url, context = browser): Promise<{ page: Page; problems: string[] }> {
+  const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
@@ -236,6 +239,27 @@ describe('flowc playground', () => {
     expect([...problems, ...again.problems]).toEqual([]);
     await page.close();
     await again.page.close();
+  }, 120_000);
+
+  it('runs on gpu:webgpu (gpu.js on the browser\'s WebGPU, float32) within float32 error of flowc run', async () => {
+    const webgpu = await chromium.launchPersistentContext(tempDir(), { executablePath: CHROMIUM, headless: true, acceptDownloads: true, args: WEBGPU_ARGS });
+    const { page, problems } = await open(url, url, webgpu);
+    await page.selectOption('#backend', 'gpu:webgpu');
+    await page.fill('#steps', '20');
+    expect(await runToEnd(page)).toBe('ok');
+    const meta = JSON.parse((await download(page, 'run.json')).toString());
+    expect(meta.backend).toMatchObject({ name: 'gpu:webgpu', precision: 'float32', mode: 'webgpu' });
+    const trace = (await download(page, 'trace.csv')).toString().trim().split('\n');
+    const cli = cliRun('cpu', 20)['trace.csv'].toString().trim().split('\n');
+    expect(trace[0]).toBe(cli[0]);
+    expect(trace).toHaveLength(cli.length);
+    for (let k = 1; k < cli.length; k++) {
+      const [a, b] = [trace[k].split(',').map(Number), cli[k].split(',').map(Number)];
+      expect(a[0]).toBe(b[0]);
+      expect(Math.abs(a[2] - b[2]) / b[2]).toBeLessThan(1e-4);
+    }
+    expect(problems).toEqual([]);
+    await webgpu.close();
   }, 120_000);
 
   it('takes CSV files dropped onto the page as data files next to the spec; before the drop the run says which file is missing', async () => {

@@ -38,6 +38,8 @@ const wasmOk = (() => {
 // worker threads share the backend's memory: a cross-origin isolated page only
 for (let n = 1; n <= (wasmOk ? Math.max(navigator.hardwareConcurrency || 1, 4) : 1); n++) threadsSelect.add(new Option(String(n), String(n)));
 threadsSelect.disabled = !wasmOk;
+// gpu.js's webgpu mode on the browser's WebGPU, where it has one (whether it has an adapter is known when a run asks)
+(backendSelect.querySelector('option[value="gpu:webgpu"]') as HTMLOptionElement).disabled = !('gpu' in navigator);
 if (!wasmOk) {
   (backendSelect.querySelector('option[value="cpu"]') as HTMLOptionElement).disabled = true;
   backendSelect.value = 'cpu:js';
@@ -303,7 +305,11 @@ function onMessage(m: FromWorker): void {
     $('rate').textContent = m.rate.toFixed(0);
     setStatus(m.status, m.message ?? m.status);
     statusEl.dataset.threads = String(m.backend.threads);
-    $('ran').textContent = `${m.backend.name}${m.backend.kernels ? ` (${String(m.backend.kernels)})` : ''}, ${m.backend.precision}, ${m.backend.threads} thread${m.backend.threads === 1 ? '' : 's'}`;
+    const b = m.backend;
+    $('ran').textContent =
+      b.name.startsWith('gpu')
+        ? `${b.name} (gpu.js on the browser's WebGPU${b.renderer ? `: ${String(b.renderer)}` : ''}), ${b.precision}`
+        : `${b.name}${typeof b.kernels === 'string' ? ` (${b.kernels})` : ''}, ${b.precision}, ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
     statusEl.dataset.steps = String(m.steps);
     showDownloads(m.files, m.dir);
     if (m.warnings.length) showProblems(m.warnings);
@@ -378,6 +384,6 @@ stopButton.onclick = stop;
 const fromHash = readHash();
 if (fromHash.steps) stepsInput.value = fromHash.steps;
 if (fromHash.threads && [...threadsSelect.options].some((o) => o.value === fromHash.threads)) threadsSelect.value = fromHash.threads;
-if (fromHash.backend === 'cpu:js' || (fromHash.backend === 'cpu' && wasmOk)) backendSelect.value = fromHash.backend;
+if ([...backendSelect.options].some((o) => o.value === fromHash.backend && !o.disabled)) backendSelect.value = fromHash.backend!;
 load(fromHash.name ?? specName, fromHash.source);
 draw();

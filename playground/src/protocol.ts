@@ -2,7 +2,7 @@
 
 import type { Diagnostic } from '../../src/compiler/diagnostics.js';
 
-export type BackendChoice = 'cpu' | 'cpu:js';
+export type BackendChoice = 'cpu' | 'cpu:js' | 'gpu:webgpu';
 
 /** Slots of the shared control array (an Int32Array on a SharedArrayBuffer, when the page is cross-origin isolated). */
 export const CTL = { STOP: 0, STEP: 1, LENGTH: 2 } as const;

@@ -7,7 +7,7 @@
 
 import './platform/flowc-package.js';
 import { runCompiled } from '../../src/api.js';
-import { FlowError, type Diagnostic } from '../../src/compiler/diagnostics.js';
+import { error, FlowError, type Diagnostic } from '../../src/compiler/diagnostics.js';
 import { compileOrThrow, prepareInputs } from '../../src/front.js';
 import { RunDir } from '../../src/runtime/run-dir.js';
 import { runJsonHead } from '../../src/run-folder.js';
@@ -41,6 +41,14 @@ async function run(req: RunRequest): Promise<void> {
     writeData(req.file, new TextEncoder().encode(req.source));
 
     const { compiled, source } = compileOrThrow(req.file, { steps: req.steps });
+    // the gpu backend's message for a missing adapter speaks of Dawn's drivers: say it as a browser's
+    if (req.backend === 'gpu:webgpu') {
+      const gpu = (self.navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+      if (!gpu || !(await gpu.requestAdapter()))
+        throw new FlowError(
+          error(req.file, undefined, `gpu:webgpu: this browser ${gpu ? 'offers no WebGPU adapter here (a GPU blocked or absent; chrome://gpu says why)' : 'has no WebGPU in its workers'}; run on cpu or cpu:js`),
+        );
+    }
     const set = {};
     const inputs = prepareInputs(compiled);
     const dir = path.join('runs', compiled.ir.flow.name);
@@ -61,6 +69,7 @@ async function run(req: RunRequest): Promise<void> {
         // worker threads share memory: only in a cross-origin isolated page
         threads: ctl ? req.threads : 1,
         kernels: req.backend === 'cpu:js' ? 'js' : 'wasm',
+        gpu: req.backend === 'gpu:webgpu' ? 'webgpu' : undefined,
         precision: 'float64',
         inputs,
         onStep: (step, steps) => {

@@ -7,8 +7,9 @@ export const endianness = (): 'LE' | 'BE' => (little ? 'LE' : 'BE');
 export const availableParallelism = cores;
 export const cpus = () => Array.from({ length: cores() }, () => ({ model: 'browser', speed: 0 }));
 export const homedir = () => '/';
+export const hostname = () => 'browser';
 export const tmpdir = () => '/tmp';
 export const platform = () => 'browser';
 export const EOL = '\n';
 
-export default { endianness, availableParallelism, cpus, homedir, tmpdir, platform, EOL };
+export default { endianness, availableParallelism, cpus, homedir, hostname, tmpdir, platform, EOL };
