@@ -366,12 +366,16 @@ describe('flowc playground, the server', () => {
   });
 
   it('says what is wrong with its options or its folder, with a non-zero exit', () => {
-    const port = flowc(['playground', '--port', '70000']);
-    expect(port.code).toBe(2);
-    expect(port.stderr).toContain("expected a port from 0 to 65535, got '70000'");
+    const bad = flowc(['playground', '--port', '70000']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("expected a port from 0 to 65535, got '70000'");
     const empty = tempDir();
     const none = flowc(['playground', '--dir', empty]);
     expect(none.code).toBe(1);
     expect(none.stderr).toBe(`${empty}: error: no playground built here (no index.html); build it with \`npm run playground\`\n`);
+    const port = new URL(url).port;
+    const taken = flowc(['playground', '--port', port, '--dir', site]);
+    expect(taken.code).toBe(1);
+    expect(taken.stderr).toBe(`${site}: error: port ${port} on 127.0.0.1 is in use; choose another with --port\n`);
   });
 });
