@@ -206,6 +206,11 @@ describe('flowc playground', () => {
     expect((await download(page, 'trace.csv')).equals(cli['trace.csv'])).toBe(true);
     expect((await download(page, 'mu.npy')).equals(cli['mu.npy'])).toBe(true);
     expect(JSON.parse((await download(page, 'run.json')).toString()).backend.threads).toBe(2);
+    // other coordinates drawn: coordinate 1 across, 0 up, the picture changes
+    const drawn = await particles(page);
+    await page.fill('#coord-x', '1');
+    await page.fill('#coord-y', '0');
+    await expect.poll(async () => (await particles(page)).equals(drawn)).toBe(false);
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);

@@ -20,6 +20,8 @@ const exampleSelect = $<HTMLSelectElement>('example');
 const backendSelect = $<HTMLSelectElement>('backend');
 const stepsInput = $<HTMLInputElement>('steps');
 const threadsSelect = $<HTMLSelectElement>('threads');
+const coordX = $<HTMLInputElement>('coord-x');
+const coordY = $<HTMLInputElement>('coord-y');
 const runButton = $<HTMLButtonElement>('run');
 const stopButton = $<HTMLButtonElement>('stop');
 const problems = $<HTMLUListElement>('problems');
@@ -194,12 +196,17 @@ function draw(): void {
   const info = live.info?.particles;
   if (p && info && info.dim >= 1) {
     const d = info.dim;
+    // the coordinates drawn: 0 and 1 unless chosen (0-based, as x[i] in the language)
+    const cx0 = Math.min(Math.max(0, Number(coordX.value) || 0), d - 1);
+    const cy0 = d >= 2 ? Math.min(Math.max(0, Number(coordY.value) || 0), d - 1) : -1;
+    const X = (data: Float64Array, i: number) => data[i * d + cx0];
+    const Yc = (data: Float64Array, i: number) => (cy0 >= 0 ? data[i * d + cy0] : 0);
     const clouds = [...(live.info?.samples ?? []).map((s) => ({ data: s.data, size: s.size, colour: '#c9c9c9' })), { data: p, size: info.size, colour: '#2f6fb0' }];
     let [x0, x1, y0, y1] = live.box ?? [Infinity, -Infinity, Infinity, -Infinity];
     for (const c of clouds)
       for (let i = 0; i < c.size; i++) {
-        const x = c.data[i * d];
-        const y = d >= 2 ? c.data[i * d + 1] : 0;
+        const x = X(c.data, i);
+        const y = Yc(c.data, i);
         if (!Number.isFinite(x) || !Number.isFinite(y)) continue;
         x0 = Math.min(x0, x);
         x1 = Math.max(x1, x);
@@ -214,8 +221,8 @@ function draw(): void {
     for (const c of clouds) {
       ctx.fillStyle = c.colour;
       for (let i = 0; i < c.size; i++) {
-        const px = ((c.data[i * d] - cx) / span + 0.5) * W;
-        const py = (0.5 - ((d >= 2 ? c.data[i * d + 1] : 0) - cy) / span) * H;
+        const px = ((X(c.data, i) - cx) / span + 0.5) * W;
+        const py = (0.5 - (Yc(c.data, i) - cy) / span) * H;
         ctx.beginPath();
         ctx.arc(px, py, 2.5, 0, 2 * Math.PI);
         ctx.fill();
@@ -224,7 +231,7 @@ function draw(): void {
     ctx.fillStyle = '#666';
     ctx.font = '12px sans-serif';
     const targets = live.info?.samples.map((s) => s.name).join(', ');
-    ctx.fillText(`${info.name}: ${info.size} points${d > 2 ? `, coordinates 0 and 1 of ${d}` : d === 1 ? ' (on a line)' : ''}${targets ? ` · grey: ${targets}` : ''}`, 8, 16);
+    ctx.fillText(`${info.name}: ${info.size} points${d > 2 || cx0 !== 0 || cy0 !== 1 ? `, coordinates ${cx0}${cy0 >= 0 ? ` and ${cy0}` : ''} of ${d}` : d === 1 ? ' (on a line)' : ''}${targets ? ` · grey: ${targets}` : ''}`, 8, 16);
   }
 
   const g = curveCanvas.getContext('2d')!;
@@ -376,6 +383,10 @@ function stop(): void {
   setStatus('stopping', 'stopping');
 }
 
+coordX.oninput = coordY.oninput = () => {
+  live.box = undefined;
+  redraw();
+};
 runButton.onclick = start;
 stopButton.onclick = stop;
 
