@@ -10,7 +10,7 @@
 // same bytes; the address carries the
 // spec; opened from a file, the page runs on cpu:js.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import fs from 'node:fs';
@@ -383,4 +383,14 @@ describe('flowc playground, the server', () => {
     expect(taken.code).toBe(1);
     expect(taken.stderr).toBe(`${site}: error: port ${port} on 127.0.0.1 is in use; choose another with --port\n`);
   });
+});
+
+describe('the page type-checks', () => {
+  // esbuild strips types without checking them, and the root tsconfig has no
+  // browser types: without this, a type error in playground/src reaches CI unseen
+  it('tsc -p playground/tsconfig.json reports nothing', () => {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'playground/tsconfig.json')], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 180_000);
 });
