@@ -21,8 +21,9 @@
 // address of the parameters, the size of each measure slot, the address of
 // each component of each slot (structure of arrays: component c of every
 // point contiguous, padded to a multiple of PAD_POINTS) and of each stored
-// buffer. A stage function `s<k>(i0, i1, out)` computes domain points
-// [i0, i1) and writes OUT[i * K + k] at byte address `out`.
+// buffer. A stage function `s<k>(i0, i1, out, scr)` computes domain points
+// [i0, i1) and writes OUT[i * K + k] at byte address `out`; `scr` is the
+// calling thread's scratch memory (split reductions, splitPlan).
 //
 // Every name in the text is one this file made; numbers are printed by
 // watNumber; nothing from the spec is spliced into code.
@@ -31,13 +32,95 @@ import * as ir from './ir.js';
 import type { Node } from './ir.js';
 import { OPS } from './ops.js';
 import type { Layout } from './codegen-emit.js';
-import type { Stage } from './schedule.js';
+import type { Plan, Stage } from './schedule.js';
 import { splat, type WasmCtx, type WasmReal } from './wasm-math.js';
 
 export { F32, F64, type WasmReal } from './wasm-math.js';
 
 /** Every measure slot and buffer is padded to a multiple of this many points (the last vector reads past the end; its lanes there are masked). */
 export const PAD_POINTS = 4;
+
+/**
+ * A reduction with more buffers than this is split (see splitPlan) when its
+ * body has a costly part shared by its buffers. At d = 2 the ½MMD² step has 2
+ * buffers per reduction and runs fastest as one loop; at d = 16 (16 buffers)
+ * one loop holds 16 accumulators, 16 outer coordinates, 16 differences and
+ * exp's constants, about 50 vectors for 16 registers, and spills on every
+ * pair (bench/README.md has the measurements).
+ */
+export const SPLIT_MIN_BUFFERS = 2;
+/** Points per block of a split reduction (a multiple of both lane counts). */
+export const BLOCK_POINTS = 256;
+/** Buffers summed per loop over a block in a split reduction. */
+export const GROUP_BUFFERS = 4;
+
+/** Instructions (roughly) of each op's expansion; the others cost 1. */
+const OP_COST: Partial<Record<string, number>> = { exp: 30, log: 35, sin: 35, cos: 35, tanh: 40, sigmoid: 35, pow: 70, div: 4, divz: 5, sqrt: 4, norm: 6 };
+/** A shared value whose computation (the part that reads the reduced point) costs at most this is recomputed by each loop instead of stored. */
+const CHEAP = 3;
+
+/** The operands of a node as the emitter reads them (`a + -b` is one subtraction; an inline loop is opaque). */
+function operands(n: Node): readonly Node[] {
+  if (n.kind === 'op') return n.op === 'add' && n.args[1].kind === 'op' && n.args[1].op === 'neg' ? [n.args[0], n.args[1].args[0]] : n.args;
+  return n.kind === 'skip' ? [n.body] : [];
+}
+
+/**
+ * How a reduction's loop is split, or null when it stays one loop. The
+ * reduced point's part of the body is divided in two: the values shared by
+ * several buffers whose computation is costly (the Gaussian weight
+ * exp(-|x-y|²/2σ²) of every coordinate's sum) are computed first, for a block
+ * of BLOCK_POINTS points, and stored in the thread's scratch memory; then the
+ * buffers, GROUP_BUFFERS at a time, loop over the block again, read them back
+ * and recompute the cheap rest (x_c − y_c). Every summand is computed by the
+ * same operations as in the single loop and added to its lane's sum in the
+ * same order: the results are the same bits.
+ */
+export function splitPlan(roots: readonly Node[], v: number, freeVars: (n: Node) => ReadonlySet<number>): Node[] | null {
+  if (roots.length <= SPLIT_MIN_BUFFERS) return null;
+  const dep = (n: Node) => n.kind !== 'num' && freeVars(n).has(v);
+  const users = new Map<number, Set<number>>();
+  const nodes = new Map<number, Node>();
+  roots.forEach((root, b) => {
+    const stack = [root];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (!dep(n)) continue;
+      let u = users.get(n.id);
+      if (!u) users.set(n.id, (u = new Set()));
+      if (u.has(b)) continue;
+      u.add(b);
+      nodes.set(n.id, n);
+      stack.push(...operands(n));
+    }
+  });
+  const cost = (n: Node) => (n.kind === 'op' ? (OP_COST[n.op] ?? 1) : n.kind === 'expect' ? 1000 : n.kind === 'skip' ? 3 : 1);
+  const coneCost = (n: Node): number => {
+    let sum = 0;
+    const seen = new Set<number>();
+    const stack = [n];
+    while (stack.length) {
+      const m = stack.pop()!;
+      if (!dep(m) || seen.has(m.id)) continue;
+      seen.add(m.id);
+      sum += cost(m);
+      stack.push(...operands(m));
+    }
+    return sum;
+  };
+  // shared values read by a value of fewer buffers (every reader's buffers are among its operands'), or that are summands themselves
+  const frontier = new Set<number>();
+  for (const n of nodes.values()) {
+    const u = users.get(n.id)!;
+    if (u.size >= 2 && roots.includes(n)) frontier.add(n.id);
+    for (const a of operands(n)) {
+      const ua = users.get(a.id);
+      if (ua && ua.size >= 2 && u.size < ua.size) frontier.add(a.id);
+    }
+  }
+  const stored = [...frontier].map((id) => nodes.get(id)!).filter((n) => coneCost(n) > CHEAP);
+  return stored.length ? stored.sort((a, b) => a.id - b.id) : null;
+}
 
 /** Word indices (i32, address 4 × word) of the memory header the runtime fills and the kernels read. */
 export interface WasmHeader {
@@ -75,6 +158,8 @@ interface Bind {
   offset: string;
   /** lanes are consecutive points (the inner loop of a reduction) */
   vec: boolean;
+  /** bytes added to the offset (the second vector of an unrolled loop) */
+  shift?: number;
 }
 
 interface Scope {
@@ -82,13 +167,23 @@ interface Scope {
   memo: Map<number, string>;
   binds: Map<number, Bind>;
   accs?: Map<number, string>;
+  /** nodes computed by an earlier loop of a split reduction: their reads (from the scratch block), placed on first use */
+  lazy?: Map<number, string>;
 }
 
 const scope = (): Scope => ({ lines: [], memo: new Map(), binds: new Map() });
 const get = (name: string) => `(local.get $${name})`;
 
 /** One stage as a WAT function exported under `name`. */
-export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, name: string): string {
+/** How a module is generated: `split: false` keeps every reduction one loop (tests compare the two); `scratch.bytes` receives the scratch memory a thread needs; `labels` name the stages in comments. */
+export interface WasmModuleOptions {
+  split?: boolean;
+  scratch?: { bytes: number };
+  labels?: readonly string[];
+}
+
+export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, name: string, options: WasmModuleOptions = {}): string {
+  const scratch = options.scratch ?? { bytes: 0 };
   const hdr = wasmHeader(layout);
   const { v, s, bytes, lanes } = t;
   const bits = bytes * 8;
@@ -114,10 +209,10 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
   const buffer = (b: number) => once(`b${b}`, hdr.buffer(b));
   const zero = splat(t, 0);
   const at = (base: string, b: Bind) => `(i32.add ${base} ${get(b.offset)})`;
-  const read = (addr: string, vec: boolean) => (vec ? `(v128.load ${addr})` : `(v128.load${bits}_splat ${addr})`);
+  const read = (addr: string, b: { vec: boolean; shift?: number }) => (b.vec ? `(v128.load${b.shift ? ` offset=${b.shift}` : ''} ${addr})` : `(v128.load${bits}_splat ${addr})`);
   const weightOf = (m: string, b: Bind): string | undefined => {
     const w = layout.weights?.get(m);
-    return w === undefined ? undefined : read(at(comp(slotOf(w), 0), b), b.vec);
+    return w === undefined ? undefined : read(at(comp(slotOf(w), 0), b), b);
   };
 
   let tmp = 0;
@@ -150,6 +245,10 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       const hit = chain[d].memo.get(n.id);
       if (hit !== undefined) return { code: hit, depth: d };
     }
+    for (let d = chain.length - 1; d >= 0; d--) {
+      const stored = chain[d].lazy?.get(n.id);
+      if (stored !== undefined) return place(chain, d, n.id, stored);
+    }
     switch (n.kind) {
       case 'param': {
         const k = layout.param.get(`${n.name}:${n.c}`);
@@ -159,25 +258,24 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       case 'var': {
         const d = depthOfVar(chain, n.v);
         const b = chain[d].binds.get(n.v)!;
-        return place(chain, d, n.id, read(at(comp(b.slot, n.c), b), b.vec));
+        return place(chain, d, n.id, read(at(comp(b.slot, n.c), b), b));
       }
       case 'load': {
         for (let d = chain.length - 1; d >= 0; d--) {
           const acc = chain[d].accs?.get(n.buffer);
           if (acc !== undefined) return { code: acc, depth: d };
         }
-        if (n.v === null) return place(chain, 0, n.id, read(buffer(n.buffer), false));
+        if (n.v === null) return place(chain, 0, n.id, read(buffer(n.buffer), { vec: false }));
         const d = depthOfVar(chain, n.v);
         const b = chain[d].binds.get(n.v)!;
-        return place(chain, d, n.id, read(at(buffer(n.buffer), b), b.vec));
+        return place(chain, d, n.id, read(at(buffer(n.buffer), b), b));
       }
       case 'op': {
         if (n.op === 'add' && n.args[1].kind === 'op' && n.args[1].op === 'neg') {
-          const a = emit(n.args[0], chain);
-          const b = emit(n.args[1].args[0], chain);
+          const [a, b] = emitAll(operands(n), chain);
           return place(chain, Math.max(a.depth, b.depth), n.id, `(${v}.sub ${a.code} ${b.code})`);
         }
-        const args = n.args.map((a) => emit(a, chain));
+        const args = emitAll(n.args, chain);
         const depth = Math.max(0, ...args.map((a) => a.depth));
         const c = ctx();
         const code = OPS[n.op].wasm(args.map((a) => a.code), t, c);
@@ -199,7 +297,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
         if (A.vec && B.vec) throw new Error('internal: a distinct pair of two lane points');
         if (!A.vec && !B.vec) return place(chain, depth, n.id, `(select (result v128) ${zero} ${body.code} (i32.eq ${get(A.offset)} ${get(B.offset)}))`);
         const [lane, one] = A.vec ? [A, B] : [B, A];
-        const steps = Array.from({ length: lanes }, (_, k) => k * bytes).join(' ');
+        const steps = Array.from({ length: lanes }, (_, k) => k * bytes + (lane.shift ?? 0)).join(' ');
         const offsets =
           lanes === 2
             ? `(i64x2.add (i64x2.splat (i64.extend_i32_u ${get(lane.offset)})) (v128.const i64x2 ${steps}))`
@@ -210,6 +308,30 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       default:
         return ir.assertNever(n);
     }
+  };
+
+  /**
+   * Operands in the order that needs the fewest live values (Sethi–Ullman:
+   * the operand needing more first). V8 keeps memory loads in program order
+   * and places arithmetic after them: emitting |x-y|² = s15 + (s14 + ... (s0 +
+   * s1)) from the left loads all 16 coordinates before the first addition.
+   * The operations and their operands are the same in any order.
+   */
+  const need = new Map<number, number>();
+  const needOf = (n: Node): number => {
+    if (n.kind === 'num' || n.kind === 'param') return 0;
+    const hit = need.get(n.id);
+    if (hit !== undefined) return hit;
+    const ks = operands(n).map(needOf).sort((a, b) => b - a);
+    const r = Math.max(1, ...ks.map((k, i) => k + i));
+    need.set(n.id, r);
+    return r;
+  };
+  const emitAll = (args: readonly Node[], chain: Scope[]) => {
+    const out: { code: string; depth: number }[] = new Array(args.length);
+    const order = args.map((_, i) => i).sort((a, b) => needOf(args[b]) - needOf(args[a]) || a - b);
+    for (const i of order) out[i] = emit(args[i], chain);
+    return out;
   };
 
   const normalise = (acc: string, n: string) => `(local.set $${acc} (${v}.div ${get(acc)} (${v}.splat (${s}.convert_i32_s ${n}))))`;
@@ -257,17 +379,24 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
   for (const r of stage.reductions) {
     const m = r.measure;
     const bind: Bind = { slot: slotOf(m), offset: 'jb', vec: true };
-    const loop = scope();
-    loop.binds.set(r.v, bind);
-    const codes = r.buffers.map((b) => emit(layout.buffers[b].expr.body, [...chainOuter, loop]).code);
+    const bodies = r.buffers.map((b) => layout.buffers[b].expr.body);
+    /** the body's reduced-point part in a new loop scope: its lines and each buffer's summand */
+    const body = (which: number[], lazy?: Map<number, string>) => {
+      const loop = scope();
+      loop.binds.set(r.v, bind);
+      loop.lazy = lazy;
+      const codes = which.map((i) => emit(bodies[i], [...chainOuter, loop]).code);
+      return { lines: loop.lines, codes };
+    };
     const w = weightOf(m, bind);
     const size = count(slotOf(m));
     const k = ++reductions;
     // float32 summands are added in float64 (two f64x2 sums per buffer, lanes 0-1 and 2-3): the sum adds no float32 rounding
     const wide = t.precision === 'float32';
-    const add = (masked: boolean) =>
-      r.buffers.flatMap((b, i) => {
-        const term = w ? `(${v}.mul ${w} ${codes[i]})` : codes[i];
+    const add = (which: number[], codes: string[], masked: boolean) =>
+      which.flatMap((i, n) => {
+        const b = r.buffers[i];
+        const term = w ? `(${v}.mul ${w} ${codes[n]})` : codes[n];
         const y = masked ? `(v128.and ${term} ${get('mask')})` : term;
         if (!wide) return [`(local.set $a${b} (${v}.add ${get(`a${b}`)} ${y}))`];
         return [
@@ -291,22 +420,87 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       lanes === 2
         ? `(i64x2.lt_s (v128.const i64x2 0 1) (i64x2.splat (i64.extend_i32_s (i32.sub ${size} ${get('j')}))))`
         : `(i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub ${size} ${get('j')})))`;
-    // whole vectors, then at most one vector with its lanes past the end masked out (the body twice: no mask in the main loop)
+    const all = r.buffers.map((_, i) => i);
+    const stored = options.split === false ? null : splitPlan(bodies, r.v, freeVars);
+    const whole: string[] = [];
+    if (!stored) {
+      // whole vectors, then at most one vector with its lanes past the end masked out (the body twice: no mask in the main loop)
+      const one = body(all);
+      whole.push(
+        `(local.set $j (i32.const 0))`,
+        `(block $rd${k} (loop $rl${k}`,
+        `  (br_if $rd${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}))`,
+        `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
+        ...one.lines.map((l) => '  ' + l),
+        ...add(all, one.codes, false).map((l) => '  ' + l),
+        `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
+        `  (br $rl${k})))`,
+      );
+    } else {
+      // blocks of whole vector pairs: the shared values of a block into
+      // scratch, two vectors at a time (two independent chains: the sum of
+      // d squares and exp are long chains of dependent operations), then the
+      // buffers a group at a time; the vector left over (at most one) and
+      // the partial one follow as in a single loop
+      const block = BLOCK_POINTS * bytes;
+      const vb = lanes * bytes;
+      scratch.bytes = Math.max(scratch.bytes, stored.length * block);
+      for (const l of ['j0', 'j1', 'je', 'kb']) locals.set(l, 'i32');
+      const at = (q: number, shift = 0) => `offset=${q * block + shift} (i32.add ${get('scr')} ${get('kb')})`;
+      const copies = [0, vb].map((shift) => {
+        const first = scope();
+        first.binds.set(r.v, { ...bind, shift });
+        const values = stored.map((n) => emit(n, [...chainOuter, first]).code);
+        return { lines: first.lines, stores: values.map((c, q) => `(v128.store ${at(q, shift)} ${c})`) };
+      });
+      const zip: string[] = [];
+      for (let i = 0; i < Math.max(copies[0].lines.length, copies[1].lines.length); i++) for (const c of copies) if (i < c.lines.length) zip.push(c.lines[i]);
+      const pass = (label: string, step: number, lines: string[]) => [
+        `(local.set $j ${get('j0')})`,
+        `(block $${label}d (loop $${label}l`,
+        `  (br_if $${label}d (i32.ge_s ${get('j')} ${get('j1')}))`,
+        `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
+        `  (local.set $kb (i32.mul (i32.sub ${get('j')} ${get('j0')}) (i32.const ${bytes})))`,
+        ...lines.map((l) => '  ' + l),
+        `  (local.set $j (i32.add ${get('j')} (i32.const ${step})))`,
+        `  (br $${label}l)))`,
+      ];
+      const lazy = new Map(stored.map((n, q) => [n.id, `(v128.load ${at(q)})`]));
+      const groups: string[][] = [];
+      for (let g = 0; g < all.length; g += GROUP_BUFFERS) {
+        const which = all.slice(g, g + GROUP_BUFFERS);
+        const b = body(which, lazy);
+        groups.push(pass(`g${k}_${g}`, lanes, [...b.lines, ...add(which, b.codes, false)]));
+      }
+      const one = body(all);
+      whole.push(
+        `(local.set $je (i32.and ${size} (i32.const ${-2 * lanes})))`,
+        `(local.set $j0 (i32.const 0))`,
+        `(block $bd${k} (loop $bl${k}`,
+        `  (br_if $bd${k} (i32.ge_s ${get('j0')} ${get('je')}))`,
+        `  (local.set $j1 (select (i32.add ${get('j0')} (i32.const ${BLOCK_POINTS})) ${get('je')} (i32.lt_s (i32.add ${get('j0')} (i32.const ${BLOCK_POINTS})) ${get('je')})))`,
+        ...pass(`w${k}`, 2 * lanes, [...zip, ...copies.flatMap((c) => c.stores)]).map((l) => '  ' + l),
+        ...groups.flat().map((l) => '  ' + l),
+        `  (local.set $j0 ${get('j1')})`,
+        `  (br $bl${k})))`,
+        `(local.set $j ${get('je')})`,
+        `(if (i32.le_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}) (then`,
+        `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
+        ...one.lines.map((l) => '  ' + l),
+        ...add(all, one.codes, false).map((l) => '  ' + l),
+        `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
+        `))`,
+      );
+    }
+    const last = body(all);
     outer.lines.push(
       ...r.buffers.flatMap((b) => [`(local.set $a${b} ${zero})`, ...(wide ? [`(local.set $h${b} ${zero})`] : [])]),
-      `(local.set $j (i32.const 0))`,
-      `(block $rd${k} (loop $rl${k}`,
-      `  (br_if $rd${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}))`,
-      `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
-      ...loop.lines.map((l) => '  ' + l),
-      ...add(false).map((l) => '  ' + l),
-      `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
-      `  (br $rl${k})))`,
+      ...whole,
       `(if (i32.lt_s ${get('j')} ${size}) (then`,
       `  (local.set $mask ${tail})`,
       `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
-      ...loop.lines.map((l) => '  ' + l),
-      ...add(true).map((l) => '  ' + l),
+      ...last.lines.map((l) => '  ' + l),
+      ...add(all, last.codes, true).map((l) => '  ' + l),
       `))`,
       ...r.buffers.map(total),
       ...(w || wide ? [] : r.buffers.map((b) => normalise(`a${b}`, size))),
@@ -325,7 +519,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
 
   const indent = (l: string) => '    ' + l;
   return [
-    `(func $${name} (export "${name}") (param $i0 i32) (param $i1 i32) (param $out i32)`,
+    `(func $${name} (export "${name}") (param $i0 i32) (param $i1 i32) (param $out i32) (param $scr i32)`,
     ...[...locals].map(([l, ty]) => `  (local $${l} ${ty})`),
     ...preamble.map((l) => '  ' + l),
     ...pre.lines.map((l) => '  ' + l),
@@ -341,12 +535,36 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
   ].join('\n');
 }
 
-/** The module of a plan's stages, each exported as `s<index>`; memory imported as env.memory (shared). */
-export function generateWasmModule(stages: readonly Stage[], layout: Layout, t: WasmReal): string {
+/**
+ * The module of a plan's stages, each exported as `s<index>`; memory imported
+ * as env.memory (shared). `options.scratch.bytes` is set to the scratch memory
+ * each thread must pass to the stages (0 when no reduction is split).
+ */
+export function generateWasmModule(stages: readonly Stage[], layout: Layout, t: WasmReal, options: WasmModuleOptions = {}): string {
+  const opts = { ...options, scratch: options.scratch ?? { bytes: 0 } };
   return [
     '(module',
     '(import "env" "memory" (memory 1 65536 shared))',
-    ...stages.map((st, k) => generateWasmStage(st, layout, t, `s${k}`)),
+    ...stages.flatMap((st, k) => [...(opts.labels ? [`;; ---- ${opts.labels[k]}`] : []), generateWasmStage(st, layout, t, `s${k}`, opts)]),
     ')',
+  ].join('\n');
+}
+
+/** Every stage of a plan in the order the cpu backend numbers them (setup, then each program's), with their names. */
+export function wasmStages(plan: Plan): { stages: Stage[]; labels: string[] } {
+  const named = [...plan.setup.map((st, i) => [`setup stage ${i}`, st] as const), ...Object.entries(plan.programs).flatMap(([name, p]) => p.stages.map((st, i) => [`${name} stage ${i}`, st] as const))];
+  return { stages: named.map(([, st]) => st), labels: named.map(([l], k) => `${l}: s${k}`) };
+}
+
+/** The text of the module the cpu backend assembles for a plan (`flowc compile --emit wasm`), each stage labelled. */
+export function wasmText(plan: Plan, layout: Layout, t: WasmReal): string {
+  const { stages, labels } = wasmStages(plan);
+  const scratch = { bytes: 0 };
+  const text = generateWasmModule(stages, layout, t, { scratch, labels });
+  return [
+    `;; flowc: the cpu backend's WebAssembly module (${t.precision}, ${t.v}); stage s<k>(i0, i1, out, scratch) computes domain points [i0, i1)`,
+    `;; memory: a header of i32 words at address 0 (parameters, each measure's size and components, each buffer); scratch: ${scratch.bytes} bytes per thread`,
+    text,
+    '',
   ].join('\n');
 }

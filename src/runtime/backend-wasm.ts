@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
 import createWabt from 'wabt';
 import type { Compiled } from '../compiler/compile.js';
 import { WEIGHTS_MEASURE } from '../compiler/compile.js';
-import { F32, F64, generateWasmModule, PAD_POINTS, wasmHeader, type WasmReal } from '../compiler/codegen-wasm.js';
+import { F32, F64, generateWasmModule, PAD_POINTS, wasmHeader, wasmStages, type WasmReal } from '../compiler/codegen-wasm.js';
 import { hasInlineLoops } from '../compiler/codegen-emit.js';
 import { error, FlowError } from '../compiler/diagnostics.js';
 import { CG_MEASURE } from '../compiler/lower.js';
@@ -60,7 +60,7 @@ const POLL_MS = 50;
 const CHUNKS_PER_THREAD = 16;
 const PAGE = 65536;
 
-type StageExport = (i0: number, i1: number, out: number) => void;
+type StageExport = (i0: number, i1: number, out: number, scratch: number) => void;
 type RealArray = Float64Array | Float32Array;
 
 interface Job {
@@ -81,6 +81,8 @@ interface Program {
 export interface WasmOptions {
   threads: number;
   precision: 'float64' | 'float32';
+  /** false: every reduction one loop, never split (codegen-wasm.ts splitPlan; for tests) */
+  split?: boolean;
 }
 
 export class WasmCpuBackend implements Backend {
@@ -95,6 +97,8 @@ export class WasmCpuBackend implements Backend {
   /** slots the host rewrites between programs: host array (row-major) → module components */
   private readonly moving: { src: Float64Array; dim: number; size: number; comps: RealArray[] }[] = [];
   private readonly ctl: Int32Array;
+  /** the main thread's scratch memory */
+  private readonly scratch: number;
   /** the module's memory (shared with the workers) */
   readonly memory: WebAssembly.Memory;
   private readonly workers: Worker[] = [];
@@ -104,10 +108,11 @@ export class WasmCpuBackend implements Backend {
   /** Generate, assemble and start: the module, its memory, the workers. */
   static async open(compiled: Compiled, measures: MeasureData[], positions: Float64Array, options: WasmOptions): Promise<WasmCpuBackend> {
     const real = options.precision === 'float32' ? F32 : F64;
-    const stages = [...compiled.plan.setup, ...Object.values(compiled.plan.programs).flatMap((p) => p.stages)];
-    const module = await assemble(generateWasmModule(stages, compiled.layout, real));
+    const { stages } = wasmStages(compiled.plan);
+    const scratch = { bytes: 0 };
+    const module = await assemble(generateWasmModule(stages, compiled.layout, real, { scratch, split: options.split }));
     const nested = stages.filter((st) => hasInlineLoops([...st.reductions.flatMap((r) => r.buffers.map((b) => compiled.plan.buffers[b].expr.body)), ...st.outputs])).length;
-    return new WasmCpuBackend(compiled, measures, positions, options, real, module, nested);
+    return new WasmCpuBackend(compiled, measures, positions, options, real, module, nested, scratch.bytes);
   }
 
   private constructor(
@@ -119,6 +124,8 @@ export class WasmCpuBackend implements Backend {
     module: WebAssembly.Module,
     /** stages whose bodies keep a nested expectation (two outer points): its loop runs with every lane on one point, unvectorised */
     private readonly nested: number,
+    /** scratch memory per thread (split reductions) */
+    scratchBytes: number,
   ) {
     this.precision = options.precision;
     this.threads = options.threads;
@@ -132,7 +139,7 @@ export class WasmCpuBackend implements Backend {
     const pad = (n: number) => Math.ceil(n / PAD_POINTS) * PAD_POINTS;
     const align = (a: number) => Math.ceil(a / 16) * 16;
 
-    // the memory map: [header | P | slot components | buffers | outputs]
+    // the memory map: [header | P | slot components | buffers | outputs | one scratch block per thread]
     let top = align(4 * hdr.words);
     const take = (count: number) => {
       const at = top;
@@ -160,6 +167,12 @@ export class WasmCpuBackend implements Backend {
       const length = host.sizeOf(p.domain) * p.roots.length;
       outAt.set(name, { at: take(length), length });
     }
+    const scratchAt = Array.from({ length: this.threads }, () => {
+      const at = top;
+      top = align(top + scratchBytes);
+      return at;
+    });
+    this.scratch = scratchAt[0];
     const pages = Math.ceil(top / PAGE) + 1;
     if (pages > 65536) throw new FlowError(error(compiled.ir.file, undefined, `the cpu backend's memory would need ${(top / 2 ** 30).toFixed(1)} GiB, more than WebAssembly's 4 GiB`));
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
@@ -196,7 +209,7 @@ export class WasmCpuBackend implements Backend {
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * WCTL.LENGTH));
     const file = compiled.ir.file;
     for (let index = 1; index < this.threads; index++) {
-      const workerData: WasmWorkerInit = { module, memory, ctl: this.ctl, slots: WCTL, stages: id };
+      const workerData: WasmWorkerInit = { module, memory, ctl: this.ctl, slots: WCTL, stages: id, scratch: scratchAt[index] };
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
       worker.on('error', (e) => this.fail(file, `cpu worker thread ${index} failed: ${e instanceof Error ? e.message : String(e)}`));
       worker.on('exit', (code) => {
@@ -218,8 +231,14 @@ export class WasmCpuBackend implements Backend {
     for (const m of this.moving) transpose(m);
     for (const job of program.jobs) {
       if (this.failure) throw this.failure;
-      if (job.size < 0 || this.workers.length === 0) job.fn(0, job.size < 0 ? 1 : job.size, job.out);
-      else await this.split(job);
+      if (job.size < 0) job.fn(0, 1, job.out, this.scratch);
+      else if (this.workers.length === 0) {
+        // in chunks on one thread too: V8 first runs a function as baseline code (Liftoff) and
+        // uses its optimised code from the next call on, so one call over the whole domain
+        // would run the first step unoptimised
+        const chunk = Math.max(1, Math.ceil(job.size / CHUNKS_PER_THREAD));
+        for (let i0 = 0; i0 < job.size; i0 += chunk) job.fn(i0, Math.min(i0 + chunk, job.size), job.out, this.scratch);
+      } else await this.split(job);
     }
     if (program.out.length) out.set(program.out);
   }
@@ -236,7 +255,7 @@ export class WasmCpuBackend implements Backend {
     Atomics.store(ctl, WCTL.DONE, 0);
     Atomics.add(ctl, WCTL.GEN, 1);
     Atomics.notify(ctl, WCTL.GEN);
-    for (let i0; (i0 = Atomics.add(ctl, WCTL.NEXT, chunk)) < size; ) job.fn(i0, Math.min(i0 + chunk, size), job.out);
+    for (let i0; (i0 = Atomics.add(ctl, WCTL.NEXT, chunk)) < size; ) job.fn(i0, Math.min(i0 + chunk, size), job.out, this.scratch);
     const need = this.workers.length;
     for (;;) {
       if (this.failure) throw this.failure;

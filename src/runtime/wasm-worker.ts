@@ -28,13 +28,15 @@ export interface WasmWorkerInit {
   slots: typeof WCTL;
   /** number of stage exports */
   stages: number;
+  /** this thread's scratch memory (byte address) */
+  scratch: number;
 }
 
 export function wasmWorkerMain(init: WasmWorkerInit): void {
-  const { module, memory, ctl, slots, stages } = init;
+  const { module, memory, ctl, slots, stages, scratch } = init;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const fns: ((i0: number, i1: number, out: number) => void)[] = [];
-  for (let k = 0; k < stages; k++) fns.push(instance.exports[`s${k}`] as (i0: number, i1: number, out: number) => void);
+  const fns: ((i0: number, i1: number, out: number, scratch: number) => void)[] = [];
+  for (let k = 0; k < stages; k++) fns.push(instance.exports[`s${k}`] as (i0: number, i1: number, out: number, scratch: number) => void);
   let seen = 0;
   for (;;) {
     Atomics.wait(ctl, slots.GEN, seen);
@@ -45,7 +47,7 @@ export function wasmWorkerMain(init: WasmWorkerInit): void {
     const chunk = ctl[slots.CHUNK];
     const out = ctl[slots.OUT];
     try {
-      for (let i0; (i0 = Atomics.add(ctl, slots.NEXT, chunk)) < size; ) fns[job](i0, Math.min(i0 + chunk, size), out);
+      for (let i0; (i0 = Atomics.add(ctl, slots.NEXT, chunk)) < size; ) fns[job](i0, Math.min(i0 + chunk, size), out, scratch);
     } catch (e) {
       Atomics.store(ctl, slots.FAIL, 1);
       throw e;
