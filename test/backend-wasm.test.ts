@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { runFile, type FlowRun } from '../src/api.js';
 import { compile } from '../src/compiler/compile.js';
 import { CpuBackend } from '../src/runtime/backend-cpu.js';
-import { WasmCpuBackend } from '../src/runtime/backend-wasm.js';
+import { assemble, WasmCpuBackend } from '../src/runtime/backend-wasm.js';
 import { F64, wasmText } from '../src/compiler/codegen-wasm.js';
 import { loadMeasures } from '../src/runtime/inputs.js';
 import { flowc, ROOT, tempDir } from './helpers.js';
@@ -132,6 +132,25 @@ scheme euler(step = 0.5, steps = 1)
     const text = wasmText(c.plan, c.layout, F64);
     expect(text).toContain('scratch: 0 bytes per thread');
     expect(text).not.toContain('v128.store');
+  });
+});
+
+describe('flowc compile --emit wasm', () => {
+  it('prints the module the cpu backend assembles, each stage labelled, in float64 or float32', async () => {
+    const spec = path.join(ROOT, 'specs', 'mmd-three-modes.flow');
+    const [a, b] = [flowc(['compile', spec, '--emit', 'wasm']), flowc(['compile', spec, '--emit', 'wasm-f32'])];
+    expect([a.code, a.stderr]).toEqual([0, '']);
+    expect(a.stdout).toMatch(/^;; flowc: the cpu backend's WebAssembly module \(float64, f64x2\)/);
+    const c = compile(fs.readFileSync(spec, 'utf8'), { file: spec }).compiled!;
+    const stages = c.plan.setup.length + Object.values(c.plan.programs).reduce((n, p) => n + p.stages.length, 0);
+    expect(a.stdout.match(/^;; ---- (setup|\w+) stage \d+: s\d+$/gm)).toHaveLength(stages);
+    expect(a.stdout).toContain('f64x2.');
+    const exports = WebAssembly.Module.exports(await assemble(a.stdout)).map((e) => e.name);
+    expect(exports).toEqual(Array.from({ length: stages }, (_, k) => `s${k}`));
+    expect([b.code, b.stderr]).toEqual([0, '']);
+    expect(b.stdout).toContain('(float32, f32x4)');
+    expect(b.stdout).toContain('f32x4.');
+    expect(WebAssembly.Module.exports(await assemble(b.stdout))).toHaveLength(stages);
   });
 });
 

@@ -297,7 +297,7 @@ describe.concurrent('flowc compile --emit', () => {
   it('an unknown --emit is a usage error', async () => {
     const dir = tempDir({ 'small.flow': SPEC });
     const r = await flowc(['compile', 'small.flow', '--emit', 'asm'], dir);
-    expect(r).toEqual({ code: 2, stdout: '', stderr: "error: --emit must be one of ast, ir, ir-text, plan, kernels (got 'asm')\n" });
+    expect(r).toEqual({ code: 2, stdout: '', stderr: "error: --emit must be one of ast, ir, ir-text, plan, kernels, wasm, wasm-f32 (got 'asm')\n" });
   });
 });
 

@@ -343,6 +343,12 @@ async function cmdCompile(spec: string, opts: { emit?: string; set: Record<strin
     case 'kernels':
       out(kernelsText(c));
       break;
+    case 'wasm':
+    case 'wasm-f32': {
+      const { wasmText, F32, F64 } = await import('../compiler/codegen-wasm.js');
+      out(wasmText(c.plan, c.layout, opts.emit === 'wasm' ? F64 : F32));
+      break;
+    }
   }
   if (opts.timings) for (const [k, v] of Object.entries(r.timings)) err(`${k.padEnd(10)} ${ms(v)}\n`);
   return 0;
@@ -492,12 +498,12 @@ export async function main(argv: string[]): Promise<number> {
     .command('compile')
     .description('print a stage of the compilation')
     .argument('<spec>')
-    .option('--emit <what>', 'ast | ir | ir-text | plan | kernels (default: a short summary)')
+    .option('--emit <what>', 'ast | ir | ir-text | plan | kernels | wasm | wasm-f32 (default: a short summary)')
     .option(...setOpt)
     .option('--timings', 'print the time of each compiler stage on stderr')
     .action(async (spec, opts) => {
-      if (opts.emit !== undefined && !['ast', 'ir', 'ir-text', 'plan', 'kernels'].includes(opts.emit))
-        throw new CommanderError(2, 'flowc.emit', `error: --emit must be one of ast, ir, ir-text, plan, kernels (got '${opts.emit}')\n`);
+      if (opts.emit !== undefined && !['ast', 'ir', 'ir-text', 'plan', 'kernels', 'wasm', 'wasm-f32'].includes(opts.emit))
+        throw new CommanderError(2, 'flowc.emit', `error: --emit must be one of ast, ir, ir-text, plan, kernels, wasm, wasm-f32 (got '${opts.emit}')\n`);
       code = await cmdCompile(spec, opts);
     });
   program
