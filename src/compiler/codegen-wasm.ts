@@ -53,6 +53,8 @@ export const SPLIT_MIN_BUFFERS = 2;
 export const BLOCK_POINTS = 256;
 /** Buffers summed per loop over a block in a split reduction. */
 export const GROUP_BUFFERS = 4;
+/** Vectors per iteration of the loop that computes a block's shared values (independent dependency chains, interleaved). */
+export const UNROLL = 4;
 
 /** Instructions (roughly) of each op's expansion; the others cost 1. */
 const OP_COST: Partial<Record<string, number>> = { exp: 30, log: 35, sin: 35, cos: 35, tanh: 40, sigmoid: 35, pow: 70, div: 4, divz: 5, sqrt: 4, norm: 6 };
@@ -437,24 +439,24 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
         `  (br $rl${k})))`,
       );
     } else {
-      // blocks of whole vector pairs: the shared values of a block into
-      // scratch, two vectors at a time (two independent chains: the sum of
-      // d squares and exp are long chains of dependent operations), then the
-      // buffers a group at a time; the vector left over (at most one) and
-      // the partial one follow as in a single loop
+      // blocks of whole groups of UNROLL vectors: the shared values of a
+      // block into scratch, UNROLL vectors at a time (independent chains: the
+      // sum of d squares and exp are long chains of dependent operations),
+      // then the buffers a group at a time; the vectors left over (fewer than
+      // UNROLL) and the partial one follow as in a single loop
       const block = BLOCK_POINTS * bytes;
       const vb = lanes * bytes;
       scratch.bytes = Math.max(scratch.bytes, stored.length * block);
       for (const l of ['j0', 'j1', 'je', 'kb']) locals.set(l, 'i32');
       const at = (q: number, shift = 0) => `offset=${q * block + shift} (i32.add ${get('scr')} ${get('kb')})`;
-      const copies = [0, vb].map((shift) => {
+      const copies = Array.from({ length: UNROLL }, (_, u) => u * vb).map((shift) => {
         const first = scope();
         first.binds.set(r.v, { ...bind, shift });
         const values = stored.map((n) => emit(n, [...chainOuter, first]).code);
         return { lines: first.lines, stores: values.map((c, q) => `(v128.store ${at(q, shift)} ${c})`) };
       });
       const zip: string[] = [];
-      for (let i = 0; i < Math.max(copies[0].lines.length, copies[1].lines.length); i++) for (const c of copies) if (i < c.lines.length) zip.push(c.lines[i]);
+      for (let i = 0; i < Math.max(...copies.map((c) => c.lines.length)); i++) for (const c of copies) if (i < c.lines.length) zip.push(c.lines[i]);
       const pass = (label: string, step: number, lines: string[]) => [
         `(local.set $j ${get('j0')})`,
         `(block $${label}d (loop $${label}l`,
@@ -474,22 +476,23 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       }
       const one = body(all);
       whole.push(
-        `(local.set $je (i32.and ${size} (i32.const ${-2 * lanes})))`,
+        `(local.set $je (i32.and ${size} (i32.const ${-UNROLL * lanes})))`,
         `(local.set $j0 (i32.const 0))`,
         `(block $bd${k} (loop $bl${k}`,
         `  (br_if $bd${k} (i32.ge_s ${get('j0')} ${get('je')}))`,
         `  (local.set $j1 (select (i32.add ${get('j0')} (i32.const ${BLOCK_POINTS})) ${get('je')} (i32.lt_s (i32.add ${get('j0')} (i32.const ${BLOCK_POINTS})) ${get('je')})))`,
-        ...pass(`w${k}`, 2 * lanes, [...zip, ...copies.flatMap((c) => c.stores)]).map((l) => '  ' + l),
+        ...pass(`w${k}`, UNROLL * lanes, [...zip, ...copies.flatMap((c) => c.stores)]).map((l) => '  ' + l),
         ...groups.flat().map((l) => '  ' + l),
         `  (local.set $j0 ${get('j1')})`,
         `  (br $bl${k})))`,
         `(local.set $j ${get('je')})`,
-        `(if (i32.le_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}) (then`,
+        `(block $rd${k} (loop $rl${k}`,
+        `  (br_if $rd${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}))`,
         `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
         ...one.lines.map((l) => '  ' + l),
         ...add(all, one.codes, false).map((l) => '  ' + l),
         `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
-        `))`,
+        `  (br $rl${k})))`,
       );
     }
     const last = body(all);
