@@ -12,7 +12,10 @@
 // the same number. The loop over j runs over whole vectors; then, when the
 // measure's size is not a multiple of the lanes, the body runs once more on
 // the last partial vector with the summands of the lanes past the end
-// replaced by +0 (a bit mask). Each lane sums its own points in order and the
+// replaced by +0 (a bit mask). The whole vectors run SINGLE_UNROLL at a time,
+// or, when a reduction has many buffers sharing a costly value, in blocks
+// split into a loop for the shared values and loops for the sums
+// (splitPlan). Each lane sums its own points in order and the
 // lanes are added in a fixed order: a point's sums do not depend on the
 // threads. exp, log, ... are expanded inline (wasm-math.ts): a call with
 // v128 operands costs V8 as much as the exp itself.
@@ -55,11 +58,39 @@ export const BLOCK_POINTS = 256;
 export const GROUP_BUFFERS = 4;
 /** Vectors per iteration of the loop that computes a block's shared values (independent dependency chains, interleaved). */
 export const UNROLL = 4;
+/**
+ * Vectors per iteration of a reduction that is not split (lines interleaved,
+ * summands added in order: the same bits). ½MMD², d = 2, N = 4096, CPU ms per
+ * step, 1 → 4: float32 104 → 67–76, float64 214–219 → 194–202.
+ */
+export const SINGLE_UNROLL = 4;
 
 /** Instructions (roughly) of each op's expansion; the others cost 1. */
 const OP_COST: Partial<Record<string, number>> = { exp: 30, log: 35, sin: 35, cos: 35, tanh: 40, sigmoid: 35, pow: 70, div: 4, divz: 5, sqrt: 4, norm: 6 };
 /** A shared value whose computation (the part that reads the reduced point) costs at most this is recomputed by each loop instead of stored. */
 const CHEAP = 3;
+
+/**
+ * The statements of several copies of a loop body, taken in turn (the first
+ * of each copy, then the second of each, ...). A statement is a line, or the
+ * lines of an inline loop (from its opening line until its parentheses
+ * close).
+ */
+function interleave(copies: string[][]): string[] {
+  const statements = copies.map((lines) => {
+    const out: string[][] = [];
+    let depth = 0;
+    for (const line of lines) {
+      if (depth === 0) out.push([]);
+      out[out.length - 1].push(line);
+      for (const ch of line) depth += ch === '(' ? 1 : ch === ')' ? -1 : 0;
+    }
+    return out;
+  });
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(0, ...statements.map((s) => s.length)); i++) for (const s of statements) if (i < s.length) out.push(...s[i]);
+  return out;
+}
 
 /** The operands of a node as the emitter reads them (`a + -b` is one subtraction; an inline loop is opaque). */
 function operands(n: Node): readonly Node[] {
@@ -383,19 +414,20 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
     const bind: Bind = { slot: slotOf(m), offset: 'jb', vec: true };
     const bodies = r.buffers.map((b) => layout.buffers[b].expr.body);
     /** the body's reduced-point part in a new loop scope: its lines and each buffer's summand */
-    const body = (which: number[], lazy?: Map<number, string>) => {
+    const body = (which: number[], lazy?: Map<number, string>, shift = 0) => {
       const loop = scope();
-      loop.binds.set(r.v, bind);
+      loop.binds.set(r.v, shift ? { ...bind, shift } : bind);
       loop.lazy = lazy;
       const codes = which.map((i) => emit(bodies[i], [...chainOuter, loop]).code);
       return { lines: loop.lines, codes };
     };
-    const w = weightOf(m, bind);
+    const weight = weightOf(m, bind);
+    const w = weight;
     const size = count(slotOf(m));
     const k = ++reductions;
     // float32 summands are added in float64 (two f64x2 sums per buffer, lanes 0-1 and 2-3): the sum adds no float32 rounding
     const wide = t.precision === 'float32';
-    const add = (which: number[], codes: string[], masked: boolean) =>
+    const add = (which: number[], codes: string[], masked: boolean, w = weight) =>
       which.flatMap((i, n) => {
         const b = r.buffers[i];
         const term = w ? `(${v}.mul ${w} ${codes[n]})` : codes[n];
@@ -426,10 +458,25 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
     const stored = options.split === false ? null : splitPlan(bodies, r.v, freeVars);
     const whole: string[] = [];
     if (!stored) {
-      // whole vectors, then at most one vector with its lanes past the end masked out (the body twice: no mask in the main loop)
+      // SINGLE_UNROLL vectors at a time (their lines interleaved, their summands added in order),
+      // whole vectors, then at most one vector with its lanes past the end masked out (no mask in the main loops)
       const one = body(all);
+      const vb = lanes * bytes;
+      const copies = Array.from({ length: SINGLE_UNROLL }, (_, u) => body(all, undefined, u * vb));
+      const zip = interleave(copies.map((c) => c.lines));
       whole.push(
         `(local.set $j (i32.const 0))`,
+        ...(SINGLE_UNROLL > 1
+          ? [
+              `(block $ud${k} (loop $ul${k}`,
+              `  (br_if $ud${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${SINGLE_UNROLL * lanes})) ${size}))`,
+              `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
+              ...zip.map((l) => '  ' + l),
+              ...copies.flatMap((c, u) => add(all, c.codes, false, weightOf(m, { ...bind, shift: u * vb }))).map((l) => '  ' + l),
+              `  (local.set $j (i32.add ${get('j')} (i32.const ${SINGLE_UNROLL * lanes})))`,
+              `  (br $ul${k})))`,
+            ]
+          : []),
         `(block $rd${k} (loop $rl${k}`,
         `  (br_if $rd${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}))`,
         `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
@@ -455,8 +502,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
         const values = stored.map((n) => emit(n, [...chainOuter, first]).code);
         return { lines: first.lines, stores: values.map((c, q) => `(v128.store ${at(q, shift)} ${c})`) };
       });
-      const zip: string[] = [];
-      for (let i = 0; i < Math.max(...copies.map((c) => c.lines.length)); i++) for (const c of copies) if (i < c.lines.length) zip.push(c.lines[i]);
+      const zip = interleave(copies.map((c) => c.lines));
       const pass = (label: string, step: number, lines: string[]) => [
         `(local.set $j ${get('j0')})`,
         `(block $${label}d (loop $${label}l`,
