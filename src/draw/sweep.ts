@@ -93,7 +93,7 @@ export function sweepSpec(dir: string, plan: SweepPlan, options: SweepPlotOption
       title: `final ${column} against ${by}`,
       data: { values: finals },
       layer: [
-        { mark: { type: 'rule' }, encoding: { x: { field: 'x', type: 'quantitative', scale: { type: xLog ? 'log' : 'linear', zero: false }, title: by }, y: { field: 'min', type: 'quantitative', scale: { type: fLog ? 'log' : 'linear', zero: false }, title: `final ${column}` }, y2: { field: 'max' }, color: { field: 'rest', type: 'nominal', title: 'spec, other parameters' } } },
+        { mark: { type: 'rule' }, encoding: { x: { field: 'x', type: 'quantitative', scale: axisScale(xLog), title: by }, y: { field: 'min', type: 'quantitative', scale: axisScale(fLog), title: `final ${column}` }, y2: { field: 'max' }, color: { field: 'rest', type: 'nominal', title: 'spec, other parameters' } } },
         { mark: { type: 'line', point: true }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'median', type: 'quantitative' }, color: { field: 'rest', type: 'nominal' } } },
       ],
     });
@@ -101,6 +101,9 @@ export function sweepSpec(dir: string, plan: SweepPlan, options: SweepPlotOption
   const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', title: `sweep of ${plan.specs.map((s) => s.name).join(', ')}`, hconcat: panels, resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } } } as unknown as TopLevelSpec;
   return { spec, notes, column };
 }
+
+/** a log axis, or a linear one that need not include 0 (vega-lite warns on the terminal when `zero` is given with `log`) */
+const axisScale = (log: boolean) => (log ? { type: 'log' } : { type: 'linear', zero: false });
 
 /** `flowc plot DIR` on a sweep folder: SVG, or PNG when `out` ends in .png (default DIR/plot.svg). */
 export async function plotSweep(dir: string, out: string | undefined, options: SweepPlotOptions = {}): Promise<{ file: string; notes: string[] }> {
