@@ -20,14 +20,18 @@ export type StageFn = (
   SUMS: Float64Array[] | null,
 ) => void;
 
+/** Stage functions by their source, the most recently used last; bounded, so a long-lived process does not grow with every spec it runs. */
 const cache = new Map<string, StageFn>();
+const STAGES_KEPT = 256;
+/** How many stage functions are cached (tests: the cache is bounded). */
+export const cachedStages = (): number => cache.size;
 
 export function compileStage(source: string): StageFn {
   let fn = cache.get(source);
-  if (!fn) {
-    fn = new Function(...STAGE_PARAMS, source) as StageFn;
-    cache.set(source, fn);
-  }
+  if (fn) cache.delete(source);
+  else fn = new Function(...STAGE_PARAMS, source) as StageFn;
+  cache.set(source, fn);
+  if (cache.size > STAGES_KEPT) cache.delete(cache.keys().next().value!);
   return fn;
 }
 

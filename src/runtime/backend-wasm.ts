@@ -35,12 +35,20 @@ import { WCTL, wasmWorkerMain, type WasmWorkerInit } from './wasm-worker.js';
 
 type Wabt = Awaited<ReturnType<typeof createWabt>>;
 let wabt: Promise<Wabt> | undefined;
+/** Compiled modules by their WAT text, the most recently used last; bounded, so a long-lived process (a sweep, the fuzzer, an API user) does not grow with every spec it runs. */
 const modules = new Map<string, WebAssembly.Module>();
+const MODULES_KEPT = 32;
+/** How many compiled modules are cached (tests: the cache is bounded). */
+export const cachedModules = (): number => modules.size;
 
 /** Assemble WAT text into a compiled module (cached by the text). */
 export async function assemble(wat: string): Promise<WebAssembly.Module> {
   const hit = modules.get(wat);
-  if (hit) return hit;
+  if (hit) {
+    modules.delete(wat);
+    modules.set(wat, hit);
+    return hit;
+  }
   wabt ??= createWabt();
   const w = await wabt;
   const parsed = w.parseWat('flowc.wat', wat, { simd: true, threads: true });
@@ -49,6 +57,7 @@ export async function assemble(wat: string): Promise<WebAssembly.Module> {
     // (wabt's validate() ignores the features given to parseWat; V8 validates the binary)
     const module = new WebAssembly.Module(parsed.toBinary({}).buffer as Uint8Array<ArrayBuffer>);
     modules.set(wat, module);
+    if (modules.size > MODULES_KEPT) modules.delete(modules.keys().next().value!);
     return module;
   } finally {
     parsed.destroy();
