@@ -4,16 +4,26 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// SIGINT and SIGTERM during start-up (loading the compiler takes a second or
-// more) are held here for `flowc run`, which stops after its first step and
-// keeps valid files; main() hands them over (src/cli/main.ts, earlySignal).
-globalThis.flowcEarlySignal = { signal: undefined, handler: undefined };
-globalThis.flowcEarlySignal.handler = (sig) => {
-  if (globalThis.flowcEarlySignal.signal) process.exit(sig === 'SIGINT' ? 130 : 143);
-  globalThis.flowcEarlySignal.signal = sig;
+// One handler for SIGINT and SIGTERM for the whole life of the process, so
+// that no signal ever meets the default action (death by the signal, no
+// message, no checkpoint) once these lines have run. While flowc loads (a
+// second or more), the first signal is held for `flowc run`, which stops after
+// its first step and keeps valid files; main() installs `on` for the rest
+// (src/cli/main.ts, takeEarlySignals and catchSignals). After main() returns,
+// a signal ends the process at once with 130 / 143.
+const exitCode = (sig) => (sig === 'SIGINT' ? 130 : 143);
+const signals = (globalThis.flowcSignals = { early: undefined, on: undefined });
+const handler = (sig) => {
+  if (signals.on) return signals.on(sig);
+  if (signals.early) process.exit(exitCode(sig));
+  signals.early = sig;
 };
-process.on('SIGINT', globalThis.flowcEarlySignal.handler);
-process.on('SIGTERM', globalThis.flowcEarlySignal.handler);
+process.on('SIGINT', handler);
+process.on('SIGTERM', handler);
+// `ps` and `top` show flowc and its arguments; fuzz/interrupt-trials.ts also
+// reads it (/proc/PID/cmdline) to know that the handler above is in place
+// (a signal before that, in node's own start-up, meets the default action).
+process.title = ['flowc', ...process.argv.slice(2)].join(' ');
 
 const main = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
 if (!existsSync(main)) {
@@ -27,11 +37,14 @@ const argv = process.argv.slice(2);
 const dawnStderr = () => import(fileURLToPath(new URL('../dist/src/cli/dawn-stderr.js', import.meta.url)));
 const mayLoadDawn = argv[0] === 'doctor' || argv.some((a, i) => a.startsWith('--backend=gpu') || (a === '--backend' && (argv[i + 1] ?? '').startsWith('gpu')));
 if (mayLoadDawn && !process.env.FLOWC_DAWN_CHILD && process.env.FLOWC_DAWN_LOG !== 'show') {
-  for (const sig of ['SIGINT', 'SIGTERM']) process.off(sig, globalThis.flowcEarlySignal.handler);
   const { runFiltered } = await dawnStderr();
+  // the child runs in its own session and gets the signals runFiltered forwards; this process waits for it
+  if (signals.early) process.exit(exitCode(signals.early));
+  signals.on = () => {};
   process.exitCode = await runFiltered(fileURLToPath(import.meta.url), argv);
 } else {
   if (process.env.FLOWC_DAWN_CHILD) (await dawnStderr()).childSide();
   const { main: run } = await import(main);
   process.exitCode = await run(argv);
 }
+signals.on = (sig) => process.exit(exitCode(sig));

@@ -199,6 +199,34 @@ describe('interruption and resume', () => {
     for (const f of ['trace.csv', 'theta.npy', 'psi.npy', 'q.npy']) expect(fs.readFileSync(path.join(dir, 'cut', f))).toEqual(fs.readFileSync(path.join(dir, 'full', f)));
   });
 
+  it('a signal while flowc starts (its title set, the compiler still loading) ends in valid files and 130 / 143, never in death by the signal', async () => {
+    const dir = tempDir({ 's.flow': SPEC.replace('steps = 3000', 'steps = 40') });
+    /** Start flowc, send `signal` as soon as bin/flowc.js has its handler in place (it sets the process title then). */
+    const early = (args: string[], signal: NodeJS.Signals) =>
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [BIN, ...args], { cwd: dir });
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        const poll = setInterval(() => {
+          let title = '';
+          try {
+            title = fs.readFileSync(`/proc/${child.pid}/cmdline`, 'utf8');
+          } catch {}
+          if (title.startsWith('flowc ')) {
+            clearInterval(poll);
+            child.kill(signal);
+          }
+        }, 1);
+        child.on('exit', (code, sig) => (clearInterval(poll), resolve({ code, signal: sig, stderr })));
+      });
+    const run = await early(['run', 's.flow', '--out', 'o', '--quiet'], 'SIGINT');
+    expect(run).toMatchObject({ code: 130, signal: null });
+    expect(run.stderr).toMatch(/interrupted by SIGINT after step 1 of 40: "o" holds 1 record and a checkpoint/);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'o', 'run.json'), 'utf8')).status).toBe('interrupted');
+    expect(decodeCheckpoint(fs.readFileSync(path.join(dir, 'o', 'checkpoint.bin')), 'checkpoint.bin').step).toBe(1);
+    expect(await early(['check', 's.flow'], 'SIGTERM')).toMatchObject({ code: 143, signal: null });
+  });
+
   it('SIGTERM exits 143; a second resume of a complete run is refused', async () => {
     const dir = tempDir({ 's.flow': SPEC.replace('steps = 3000', 'steps = 200') });
     const r = await interrupt(['run', 's.flow', '--out', 'o', '--quiet'], dir, path.join(dir, 'o', 'trace.csv'), 2, 'SIGTERM');

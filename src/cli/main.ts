@@ -154,10 +154,17 @@ interface RunCliOptions {
 function catchSignals(): { signal: () => NodeJS.Signals | undefined; dispose: () => void } {
   let got = earlySignal;
   const on = (sig: NodeJS.Signals) => {
-    if (got) process.exit(sig === 'SIGINT' ? 130 : 143);
+    if (got) process.exit(signalExitCode(sig));
     got = sig;
     err(`flowc: ${sig}: stopping after the current step (send it again to stop at once)\n`);
   };
+  const hub = signalHub();
+  if (hub) {
+    // bin/flowc.js's handler stays installed: swapping what it calls leaves no moment without one
+    const before = hub.on;
+    hub.on = on;
+    return { signal: () => got, dispose: () => void (hub.on = before) };
+  }
   process.on('SIGINT', on);
   process.on('SIGTERM', on);
   return { signal: () => got, dispose: () => (process.off('SIGINT', on), process.off('SIGTERM', on)) };
@@ -297,7 +304,7 @@ async function runSpec(spec: string, opts: RunCliOptions, signals: ReturnType<ty
     err(
       `flowc: interrupted by ${sig} after step ${run.result.steps} of ${c.scheme.steps}: "${dir}" holds ${run.result.records} record${run.result.records === 1 ? '' : 's'} and a checkpoint; continue with: flowc run ${spec} --resume ${dir}\n`,
     );
-    return sig === 'SIGINT' ? 130 : 143;
+    return signalExitCode(sig);
   }
   return 0;
 }
@@ -421,15 +428,21 @@ function parsePrecision(text: string): 'float64' | 'float32' {
 /** A signal that bin/flowc.js caught while flowc was loading (see there). */
 let earlySignal: NodeJS.Signals | undefined;
 
-/** Take over the signals bin/flowc.js held during start-up: every command but run ends now if one came. */
+const signalExitCode = (sig: NodeJS.Signals) => (sig === 'SIGINT' ? 130 : 143);
+
+/** bin/flowc.js's SIGINT/SIGTERM handler for the process's whole life: a signal held while flowc loaded, and what the handler calls now. Absent when main() is called without bin/flowc.js (tests). */
+function signalHub(): { early?: NodeJS.Signals; on?: (sig: NodeJS.Signals) => void } | undefined {
+  return (globalThis as { flowcSignals?: { early?: NodeJS.Signals; on?: (sig: NodeJS.Signals) => void } }).flowcSignals;
+}
+
+/** Take over the signals bin/flowc.js held during start-up: every command but run ends now if one came, and ends at once (130 / 143) on a later one. */
 function takeEarlySignals(argv: string[]): void {
-  const early = (globalThis as { flowcEarlySignal?: { signal?: NodeJS.Signals; handler?: (s: NodeJS.Signals) => void } }).flowcEarlySignal;
-  if (!early?.handler) return;
-  process.off('SIGINT', early.handler);
-  process.off('SIGTERM', early.handler);
-  earlySignal = early.signal;
-  early.handler = undefined;
-  if (earlySignal && argv[0] !== 'run') process.exit(earlySignal === 'SIGINT' ? 130 : 143);
+  const hub = signalHub();
+  if (!hub) return;
+  earlySignal = hub.early;
+  hub.early = undefined;
+  hub.on = (sig) => process.exit(signalExitCode(sig));
+  if (earlySignal && argv[0] !== 'run') process.exit(signalExitCode(earlySignal));
 }
 
 export async function main(argv: string[]): Promise<number> {
