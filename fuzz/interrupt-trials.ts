@@ -69,6 +69,58 @@ function catching(pid: number): boolean {
   }
 }
 
+const flowc = (a: string[]) => spawnSync(process.execPath, [BIN, ...a], { cwd: work, encoding: 'utf8' });
+
+const t0 = Date.now();
+const ref = flowc(['run', 't.flow', '--out', 'ref', '--quiet']);
+if (ref.status !== 0) throw new Error(`the reference run failed: ${ref.stderr}`);
+const refMs = Date.now() - t0;
+const refMu = fs.readFileSync(path.join(work, 'ref', 'mu.npy'));
+const refTrace = fs.readFileSync(path.join(work, 'ref', 'trace.csv'), 'utf8');
+
+/** Problems with the files of a run folder: each file parses, each record is whole. `killed`: a record cut mid-write may trail the .npy. */
+function check(dir: string, killed: boolean): string[] {
+  const problems: string[] = [];
+  const files = fs.readdirSync(dir);
+  // a SIGKILL may leave a temporary file (an atomic write cut short): the next run in the folder removes it
+  if (!killed) for (const f of files) if (f.endsWith('.tmp') || f.startsWith('.flowc-new')) problems.push(`left behind: ${f}`);
+  let rows = 0;
+  if (files.includes('trace.csv')) {
+    const text = fs.readFileSync(path.join(dir, 'trace.csv'), 'utf8');
+    if (text.length && !text.endsWith('\n')) problems.push('trace.csv ends mid-row');
+    const lines = text.split('\n').filter((l) => l);
+    const width = lines[0] ? lines[0].match(/"[^"]*"|[^,]+/g)!.length : 0;
+    for (const l of lines.slice(1)) if (l.split(',').length !== width || l.split(',').some((v) => Number.isNaN(Number(v)))) problems.push(`trace.csv row not whole: ${l}`);
+    rows = lines.length - 1;
+  }
+  if (files.includes('mu.npy')) {
+    const b = fs.readFileSync(path.join(dir, 'mu.npy'));
+    const shape = /'shape': \((\d+), (\d+), (\d+)\)/.exec(b.toString('latin1', 0, 128));
+    if (!shape || b.toString('latin1', 0, 6) !== '\x93NUMPY') problems.push('mu.npy header unreadable');
+    else {
+      const n = Number(shape[1]);
+      const need = 128 + n * 40 * 2 * 8;
+      const extra = b.length - need;
+      if (extra < 0 || (extra > 0 && (!killed || extra > 640))) problems.push(`mu.npy: ${n} records need ${need} bytes, file has ${b.length}`);
+      if (!killed && n !== rows) problems.push(`mu.npy has ${n} records, trace.csv ${rows}`);
+      if (killed && Math.abs(n - rows) > 1) problems.push(`mu.npy has ${n} records, trace.csv ${rows}`);
+    }
+  }
+  if (files.includes('run.json'))
+    try {
+      JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    } catch {
+      problems.push('run.json does not parse');
+    }
+  if (files.includes('checkpoint.bin'))
+    try {
+      decodeCheckpoint(fs.readFileSync(path.join(dir, 'checkpoint.bin')), 'checkpoint.bin');
+    } catch (e) {
+      problems.push(`checkpoint.bin: ${(e as Error).message}`);
+    }
+  return problems;
+}
+
 const summary: Record<string, { trials: number; problems: number; resumed: number; identical: number; beforeFirstCheckpoint: number; finished: number; exits: Record<string, number> }> = {};
 const totalRecords = refTrace.trimEnd().split('\n').length - 1;
 // the time one record takes, from a run that reports its step time
