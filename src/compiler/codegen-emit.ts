@@ -99,12 +99,58 @@ export function makeEmitter(layout: Layout, names: Names): Emitter {
     return { code: name, depth };
   };
 
-  const emit = (n: Node, chain: Scope[]): { code: string; depth: number } => {
-    if (n.kind === 'num') return { code: literal(n.value), depth: 0 };
+  const memoHit = (n: Node, chain: Scope[]): { code: string; depth: number } | undefined => {
     for (let d = chain.length - 1; d >= 0; d--) {
       const hit = chain[d].memo.get(n.id);
       if (hit !== undefined) return { code: hit, depth: d };
     }
+    return undefined;
+  };
+
+  type Emitted = { code: string; depth: number };
+  /** An op whose operands are being emitted (a + (-b) is written as a - b: operands a and b, the same IEEE result). */
+  type Frame = { n: ir.NodeOf<'op'>; sub: boolean; kids: readonly Node[]; out: Emitted[] };
+
+  /** A node's code when it needs no operands emitted first (a number, a node emitted before, a leaf, a loop), else the frame of its operands. */
+  const start = (n: Node, chain: Scope[]): Emitted | Frame => {
+    if (n.kind === 'num') return { code: literal(n.value), depth: 0 };
+    const hit = memoHit(n, chain);
+    if (hit) return hit;
+    if (n.kind !== 'op') return leaf(n, chain);
+    const sub = n.op === 'add' && n.args[1].kind === 'op' && n.args[1].op === 'neg';
+    return { n, sub, kids: sub ? [n.args[0], (n.args[1] as ir.NodeOf<'op'>).args[0]] : n.args, out: [] };
+  };
+  const finish = (f: Frame, chain: Scope[]): Emitted => {
+    const depth = Math.max(0, ...f.out.map((a) => a.depth));
+    return place(chain, depth, f.n.id, f.sub ? `${f.out[0].code} - ${f.out[1].code}` : OPS[f.n.op].js(f.out.map((a) => a.code)));
+  };
+
+  /**
+   * Emit `root` in `chain`: operands first, in order, each node once per scope.
+   * The walk keeps its own stack of ops, not the JS stack: a sum of d terms
+   * (|x - y|^2 in R^d) is a chain d deep; the lines come out in the order a
+   * recursive walk gives.
+   */
+  const emit = (root: Node, chain: Scope[]): Emitted => {
+    const first = start(root, chain);
+    if (!('kids' in first)) return first;
+    const stack: Frame[] = [first];
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (top.out.length < top.kids.length) {
+        const next = start(top.kids[top.out.length], chain);
+        if ('kids' in next) stack.push(next);
+        else top.out.push(next);
+        continue;
+      }
+      stack.pop();
+      const done = finish(top, chain);
+      if (!stack.length) return done;
+      stack[stack.length - 1].out.push(done);
+    }
+  };
+
+  const leaf = (n: Exclude<Node, ir.NodeOf<'op'> | ir.NodeOf<'num'>>, chain: Scope[]): Emitted => {
     switch (n.kind) {
       case 'param': {
         const k = layout.param.get(`${n.name}:${n.c}`);
@@ -124,17 +170,6 @@ export function makeEmitter(layout: Layout, names: Names): Emitter {
         if (n.v === null) return place(chain, 0, n.id, `${names.buffer(n.buffer)}[0]`);
         const d = depthOfVar(chain, n.v);
         return place(chain, d, n.id, `${names.buffer(n.buffer)}[${chain[d].binds.get(n.v)!.index}]`);
-      }
-      case 'op': {
-        // a + (-b) is written as a subtraction: the same IEEE result
-        if (n.op === 'add' && n.args[1].kind === 'op' && n.args[1].op === 'neg') {
-          const a = emit(n.args[0], chain);
-          const b = emit(n.args[1].args[0], chain);
-          return place(chain, Math.max(a.depth, b.depth), n.id, `${a.code} - ${b.code}`);
-        }
-        const args = n.args.map((a) => emit(a, chain));
-        const depth = Math.max(0, ...args.map((a) => a.depth));
-        return place(chain, depth, n.id, OPS[n.op].js(args.map((a) => a.code)));
       }
       case 'expect':
         return inlineLoop(n, chain);

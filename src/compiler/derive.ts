@@ -34,6 +34,7 @@ function memoised(rule: (n: Node, go: (n: Node) => Node) => Node): (n: Node) => 
   const go = (n: Node): Node => {
     const hit = memo.get(n.id);
     if (hit) return hit;
+    ir.work.visits++;
     const out = rule(n, go);
     memo.set(n.id, out);
     return out;
@@ -42,7 +43,13 @@ function memoised(rule: (n: Node, go: (n: Node) => Node) => Node): (n: Node) => 
 }
 
 export function firstVariation(root: Node, measure: string, x: VarInfo): Node {
+  // a node without an expectation over `measure` has first variation 0 (what the
+  // rule builds, making no node): not recursing into it keeps the pass's depth
+  // from growing with d (|x - y|^2 is a chain of d sums)
+  const reads = new Map<number, boolean>();
+  for (const n of ir.topoOrder([root])) reads.set(n.id, (n.kind === 'expect' && n.measure === measure) || ir.children(n).some((k) => reads.get(k.id)));
   return memoised((n, go) => {
+    if (!reads.get(n.id)) return ir.num(0);
     switch (n.kind) {
       case 'num':
       case 'param':
@@ -68,9 +75,34 @@ export function firstVariation(root: Node, measure: string, x: VarInfo): Node {
  * ∂ root / ∂ one leaf: `leaf` says whether a point-variable component or a
  * parameter component is the one differentiated (1) or not (0). Expectations
  * and distinct pairs are linear: their derivative is taken under the sum.
+ * `reads`, when given, says which components of the leaf's family each node
+ * reads: a node that does not read component `c` has derivative 0 without a
+ * visit (the same result; see componentsRead).
  */
-function leafDerivative(root: Node, leaf: (n: ir.NodeOf<'var'> | ir.NodeOf<'param'>) => boolean, bound?: number): Node {
+function leafDerivative(
+  root: Node,
+  leaf: (n: ir.NodeOf<'var'> | ir.NodeOf<'param'>) => boolean,
+  bound?: number,
+  reads?: { sets: (n: Node) => Uint32Array | undefined; c: number },
+): Node {
   return memoised((n, go) => {
+    if (reads) {
+      const has = (m: Node) => {
+        const s = reads.sets(m);
+        return !!s && ((s[reads.c >>> 5] >>> (reads.c & 31)) & 1) === 1;
+      };
+      if (!has(n)) return ir.num(0);
+      // down a chain of sums (|x - y|^2 over d coordinates) while one operand alone reads the
+      // component: d(a + b) = 0 + 1 * d(a) = d(a), what chainRule builds, without a visit per link
+      let m: Node = n;
+      while (m.kind === 'op' && m.op === 'add') {
+        const [a, b] = m.args;
+        const ha = has(a);
+        if (ha === has(b)) break;
+        m = ha ? a : b;
+      }
+      if (m !== n) return go(m);
+    }
     switch (n.kind) {
       case 'num':
         return ir.num(0);
@@ -93,9 +125,63 @@ function leafDerivative(root: Node, leaf: (n: ir.NodeOf<'var'> | ir.NodeOf<'para
   })(root);
 }
 
+/**
+ * Which components of a family of leaves (the components of one point
+ * variable, or of one parameter vector) each node of `root` reads, as bitsets
+ * (undefined: none), built once per root and family. A gradient takes one
+ * derivative per component, and without this each of the d passes visited
+ * the whole expression (compile time quadratic in d, 20-100 s at d = 1000).
+ * A node that does not read the component has derivative 0, which is what
+ * the pass would have built (no node is made for a zero derivative), so the
+ * result is the same; and a chain of sums is not recursed through, so the
+ * pass's depth does not grow with d.
+ */
+const componentIndexes = new WeakMap<Node, Map<string, { sets?: (n: Node) => Uint32Array | undefined }>>();
+
+function componentsRead(root: Node, family: string, component: (n: ir.NodeOf<'var'> | ir.NodeOf<'param'>) => number | undefined): (n: Node) => Uint32Array | undefined {
+  let byFamily = componentIndexes.get(root);
+  if (!byFamily) componentIndexes.set(root, (byFamily = new Map()));
+  let entry = byFamily.get(family);
+  if (!entry) byFamily.set(family, (entry = {}));
+  if (entry.sets) return entry.sets;
+  const order = ir.topoOrder([root]);
+  let words = 1;
+  for (const n of order) {
+    if (n.kind !== 'var' && n.kind !== 'param') continue;
+    const c = component(n);
+    if (c !== undefined) words = Math.max(words, (c >>> 5) + 1);
+  }
+  const sets = new Map<number, Uint32Array>();
+  for (const n of order) {
+    if (n.kind === 'var' || n.kind === 'param') {
+      const c = component(n);
+      if (c === undefined) continue;
+      const s = new Uint32Array(words);
+      s[c >>> 5] |= 1 << (c & 31);
+      sets.set(n.id, s);
+      continue;
+    }
+    let out: Uint32Array | undefined;
+    let shared = true;
+    for (const k of ir.children(n)) {
+      const s = sets.get(k.id);
+      if (!s || s === out) continue;
+      if (!out) out = s;
+      else {
+        if (shared) (out = Uint32Array.from(out)), (shared = false);
+        for (let w = 0; w < words; w++) out[w] |= s[w];
+      }
+    }
+    if (out) sets.set(n.id, out);
+  }
+  entry.sets = (n) => sets.get(n.id);
+  return entry.sets;
+}
+
 /** ∂ root / ∂ (component c of point variable v), v free in root. */
 export function derivative(root: Node, v: number, c: number): Node {
-  return leafDerivative(root, (n) => n.kind === 'var' && n.v === v && n.c === c, v);
+  const sets = componentsRead(root, `v${v}`, (n) => (n.kind === 'var' && n.v === v ? n.c : undefined));
+  return leafDerivative(root, (n) => n.kind === 'var' && n.v === v && n.c === c, v, { sets, c });
 }
 
 /** The W2 velocity field v(X) = -grad_X F'(mu)(X), one node per component. */
@@ -111,5 +197,6 @@ export function w2Velocity(energy: Node, measure: string, x: VarInfo): { firstVa
  * chain rule through the push map (parametric.ts).
  */
 export function paramDerivative(root: Node, name: string, c: number): Node {
-  return leafDerivative(root, (n) => n.kind === 'param' && n.name === name && n.c === c);
+  const sets = componentsRead(root, `p${name}`, (n) => (n.kind === 'param' && n.name === name ? n.c : undefined));
+  return leafDerivative(root, (n) => n.kind === 'param' && n.name === name && n.c === c, undefined, { sets, c });
 }

@@ -55,7 +55,11 @@ export function markVectorParam(name: string): void {
   vectorParams.add(name);
 }
 
+/** Work done by the passes, counted (test/compile-scaling.test.ts: it grows about linearly with the dimension): nodes looked up or made, and nodes visited by the memoised rewrites. */
+export const work = { interned: 0, visits: 0 };
+
 function intern<N extends Node>(key: string, make: (id: number) => N): N {
+  work.interned++;
   const hit = table.get(key);
   if (hit) return hit as N;
   const node = make(nextId++);
@@ -310,23 +314,22 @@ export function rebuild(n: Node, kids: readonly Node[]): Node {
 
 /** Bottom-up rewrite of a DAG with memoisation: f sees the rebuilt node. */
 export function rewrite(root: Node, f: (n: Node) => Node, memo = new Map<number, Node>()): Node {
-  const go = (n: Node): Node => {
-    const hit = memo.get(n.id);
-    if (hit) return hit;
-    const out = f(rebuild(n, children(n).map(go)));
-    memo.set(n.id, out);
-    return out;
-  };
-  return go(root);
+  // children before parents, in the order a recursive walk takes (the same nodes made in
+  // the same order), without recursion: a chain of d sums does not deepen the stack
+  for (const n of topoOrderUnseen([root], memo)) {
+    work.visits++;
+    memo.set(n.id, f(rebuild(n, children(n).map((k) => memo.get(k.id)!))));
+  }
+  return memo.get(root.id)!;
 }
 
-/** Replace point variables: components of `from` become those of `to` (same dim). */
-export function renameVars(root: Node, map: Map<number, number>): Node {
+/** Replace point variables: components of `from` become those of `to` (same dim). `memo`: results by node id, to share between calls with the same `map`. */
+export function renameVars(root: Node, map: Map<number, number>, memo = new Map<number, Node>()): Node {
   if (map.size === 0) return root;
-  const memo = new Map<number, Node>();
-  const go = (n: Node): Node => {
-    const hit = memo.get(n.id);
-    if (hit) return hit;
+  // children before parents without recursion, as in rewrite
+  for (const n of topoOrderUnseen([root], memo)) {
+    work.visits++;
+    const go = (k: Node) => memo.get(k.id)!;
     let out: Node;
     if (n.kind === 'var') out = map.has(n.v) ? pvar(map.get(n.v)!, n.c) : n;
     else if (n.kind === 'load') out = n.v !== null && map.has(n.v) ? load(n.buffer, map.get(n.v)!, n.c) : n;
@@ -335,60 +338,59 @@ export function renameVars(root: Node, map: Map<number, number>): Node {
     else if (n.kind === 'skip') out = skip(map.get(n.a) ?? n.a, map.get(n.b) ?? n.b, go(n.body));
     else out = rebuild(n, children(n).map(go));
     memo.set(n.id, out);
-    return out;
-  };
-  return go(root);
+  }
+  return memo.get(root.id)!;
 }
 
-/** Free point variables of every node of a DAG (memoised per node id). */
+/** Free point variables of every node of a DAG (memoised per node id; children before parents without recursion). */
 export function freeVarsOf(memo = new Map<number, ReadonlySet<number>>()): (n: Node) => ReadonlySet<number> {
   const empty: ReadonlySet<number> = new Set();
-  const go = (n: Node): ReadonlySet<number> => {
-    const hit = memo.get(n.id);
-    if (hit) return hit;
-    let out: ReadonlySet<number>;
+  const one = (n: Node): ReadonlySet<number> => {
     switch (n.kind) {
       case 'num':
       case 'param':
-        out = empty;
-        break;
+        return empty;
       case 'var':
-        out = new Set([n.v]);
-        break;
+        return new Set([n.v]);
       case 'load':
-        out = n.v === null ? empty : new Set([n.v]);
-        break;
+        return n.v === null ? empty : new Set([n.v]);
       case 'op': {
         const s = new Set<number>();
-        for (const a of n.args) for (const v of go(a)) s.add(v);
-        out = s;
-        break;
+        for (const a of n.args) for (const v of memo.get(a.id)!) s.add(v);
+        return s;
       }
       case 'expect': {
-        const s = new Set(go(n.body));
+        const s = new Set(memo.get(n.body.id)!);
         s.delete(n.v);
-        out = s;
-        break;
+        return s;
       }
       case 'skip':
-        out = new Set([...go(n.body), n.a, n.b]);
-        break;
+        return new Set([...memo.get(n.body.id)!, n.a, n.b]);
       default:
         return assertNever(n);
     }
-    memo.set(n.id, out);
-    return out;
   };
-  return go;
+  return (root) => {
+    const hit = memo.get(root.id);
+    if (hit) return hit;
+    for (const n of topoOrderUnseen([root], memo)) memo.set(n.id, one(n));
+    return memo.get(root.id)!;
+  };
 }
 
 /** Every node reachable from the roots, children before parents. */
 export function topoOrder(roots: readonly Node[]): Node[] {
+  return topoOrderUnseen(roots, new Set<number>());
+}
+
+/** topoOrder without the nodes `done` holds (a memo of an earlier walk: nodes below one of them are not visited either). */
+export function topoOrderUnseen(roots: readonly Node[], done: { has(id: number): boolean }): Node[] {
   const seen = new Set<number>();
+  const isDone = (id: number) => seen.has(id) || done.has(id);
   const out: Node[] = [];
   const stack: { n: Node; i: number }[] = [];
   for (const r of roots) {
-    if (seen.has(r.id)) continue;
+    if (isDone(r.id)) continue;
     stack.push({ n: r, i: 0 });
     seen.add(r.id);
     while (stack.length) {
@@ -396,7 +398,7 @@ export function topoOrder(roots: readonly Node[]): Node[] {
       const kids = children(top.n);
       if (top.i < kids.length) {
         const k = kids[top.i++];
-        if (!seen.has(k.id)) {
+        if (!isDone(k.id)) {
           seen.add(k.id);
           stack.push({ n: k, i: 0 });
         }

@@ -85,7 +85,20 @@ export function schedule(
   movingParams: ReadonlySet<string> = new Set(),
 ): Plan {
   const moving = new Set(evolving);
-  const readsMovingParam = (n: Node) => movingParams.size > 0 && ir.topoOrder([n]).some((x) => x.kind === 'param' && movingParams.has(x.name));
+  // Facts about every node, memoised by node id (the bodies of the d
+  // expectations of a gradient share their kernel: walking each body anew made
+  // this pass quadratic in d).
+  const readsMovingParam = memoDag((n) => n.kind === 'param' && movingParams.has(n.name));
+  const hasMovingExpect = memoDag((n) => n.kind === 'expect' && moving.has(n.measure));
+  const loads = loadSets();
+  /** renameVars with one memo per renaming (the same renaming recurs for every expectation over one measure) */
+  const renameMemos = new Map<string, Map<number, Node>>();
+  const rename = (n: Node, map: Map<number, number>) => {
+    const key = [...map].map(([a, b]) => `${a}>${b}`).join(',');
+    let memo = renameMemos.get(key);
+    if (!memo) renameMemos.set(key, (memo = new Map()));
+    return ir.renameVars(n, map, memo);
+  };
   const outerVar = new Map<string, VarInfo>();
   const innerVar = new Map<string, VarInfo>();
   const dimOf = (m: string) => {
@@ -109,7 +122,7 @@ export function schedule(
   const bufferFor = (domain: string | null, e: ir.NodeOf<'expect'>): Buffer => {
     const hit = byKey.get(e.id);
     if (hit && hit.domain === domain) return hit;
-    const deps = loadsIn(e.body).map((b) => buffers[b]);
+    const deps = [...loads(e.body)].map((b) => buffers[b]);
     const level = 1 + Math.max(0, ...deps.map((d) => d.level));
     // an expectation left inline in the body (two or more outer points) may
     // integrate over the evolving measure too
@@ -118,8 +131,8 @@ export function schedule(
       (domain !== null && moving.has(domain)) ||
       moving.has(e.measure) ||
       deps.some((d) => !d.hoisted) ||
-      ir.topoOrder([e.body]).some((n) => n.kind === 'expect' && moving.has(n.measure)) ||
-      readsMovingParam(e.body);
+      hasMovingExpect(e.body) ||
+      (movingParams.size > 0 && readsMovingParam(e.body));
     const b: Buffer = { id: buffers.length, domain, expr: e, hoisted: !readsEvolving, level, stored: false };
     buffers.push(b);
     byKey.set(e.id, b);
@@ -139,7 +152,7 @@ export function schedule(
         const renames = new Map([[n.v, inner(m).id]]);
         if (u) renames.set(u.id, outer(u.measure).id);
         // renaming can turn the body into -x or s * x again: keep those outside the sum
-        let body = ir.renameVars(n.body, renames);
+        let body = rename(n.body, renames);
         let wrap = (x: Node): Node => x;
         for (;;) {
           const outerWrap = wrap;
@@ -174,7 +187,7 @@ export function schedule(
     let roots = p.roots.map((r) => lift(r, memo));
     if (p.domain !== null) {
       if (!p.queryVar) throw new Error('internal: query program without its variable');
-      roots = roots.map((r) => ir.renameVars(r, new Map([[p.queryVar!.id, outer(p.domain!).id]])));
+      roots = roots.map((r) => rename(r, new Map([[p.queryVar!.id, outer(p.domain!).id]])));
     }
     lifted[name] = { domain: p.domain, roots };
   }
@@ -203,13 +216,13 @@ export function schedule(
   const setup = makeStages(buffers.filter((b) => b.hoisted));
   const plans: Record<string, ProgramPlan> = {};
   for (const [name, p] of Object.entries(lifted)) {
-    const needed = reachableBuffers(p.roots, buffers).filter((b) => !b.hoisted);
+    const needed = reachableBuffers(p.roots, buffers, loads).filter((b) => !b.hoisted);
     const stages = makeStages(needed);
     // fuse the root outputs into the last stage of their domain when it is the
     // deepest dependency; otherwise they get a stage of their own. The host
     // runs last: the outputs may read buffers that other stages of the same
     // level (another domain) reduce.
-    const rootLevel = Math.max(0, ...p.roots.flatMap((r) => loadsIn(r)).map((b) => (buffers[b].hoisted ? 0 : buffers[b].level)));
+    const rootLevel = Math.max(0, ...p.roots.flatMap((r) => [...loads(r)]).map((b) => (buffers[b].hoisted ? 0 : buffers[b].level)));
     const host = stages.find((s) => s.level === rootLevel && s.domain === p.domain);
     if (host) {
       host.outputs = p.roots;
@@ -222,7 +235,7 @@ export function schedule(
   // a buffer needs an array when a stage other than the one reducing it reads it
   for (const s of [...setup, ...Object.values(plans).flatMap((p) => p.stages)]) {
     const own = new Set(s.reductions.flatMap((r) => r.buffers));
-    const reads = [...s.reductions.flatMap((r) => r.buffers.map((b) => buffers[b].expr.body)), ...s.outputs].flatMap((n) => loadsIn(n));
+    const reads = [...s.reductions.flatMap((r) => r.buffers.map((b) => buffers[b].expr.body)), ...s.outputs].flatMap((n) => [...loads(n)]);
     for (const b of reads) if (!own.has(b)) buffers[b].stored = true;
   }
 
@@ -231,19 +244,55 @@ export function schedule(
 
 /** Buffer ids loaded anywhere in an expression (deduplicated, in order). */
 export function loadsIn(root: Node): number[] {
-  const out: number[] = [];
-  for (const n of ir.topoOrder([root])) if (n.kind === 'load' && !out.includes(n.buffer)) out.push(n.buffer);
-  return out;
+  const out = new Set<number>();
+  for (const n of ir.topoOrder([root])) if (n.kind === 'load') out.add(n.buffer);
+  return [...out];
 }
 
-function reachableBuffers(roots: Node[], buffers: Buffer[]): Buffer[] {
+/** Whether any node of a DAG satisfies `test`, memoised per node id (iterative: no recursion on deep expressions). */
+function memoDag(test: (n: Node) => boolean): (root: Node) => boolean {
+  const memo = new Map<number, boolean>();
+  return (root) => {
+    const hit = memo.get(root.id);
+    if (hit !== undefined) return hit;
+    for (const n of ir.topoOrderUnseen([root], memo)) memo.set(n.id, test(n) || ir.children(n).some((k) => memo.get(k.id)!));
+    return memo.get(root.id)!;
+  };
+}
+
+/** The buffers loaded anywhere in an expression, memoised per node id (nodes without loads share one empty set). */
+function loadSets(): (root: Node) => ReadonlySet<number> {
+  const memo = new Map<number, ReadonlySet<number>>();
+  const empty: ReadonlySet<number> = new Set();
+  return (root) => {
+    const hit = memo.get(root.id);
+    if (hit) return hit;
+    for (const n of ir.topoOrderUnseen([root], memo)) {
+      if (n.kind === 'load') {
+        memo.set(n.id, new Set([n.buffer]));
+        continue;
+      }
+      let out = empty;
+      for (const k of ir.children(n)) {
+        const s = memo.get(k.id)!;
+        if (s === empty || s === out) continue;
+        if (out === empty) out = s;
+        else out = new Set([...out, ...s]);
+      }
+      memo.set(n.id, out);
+    }
+    return memo.get(root.id)!;
+  };
+}
+
+function reachableBuffers(roots: Node[], buffers: Buffer[], loads: (n: Node) => ReadonlySet<number>): Buffer[] {
   const seen = new Set<number>();
-  const stack = roots.flatMap((r) => loadsIn(r));
+  const stack = roots.flatMap((r) => [...loads(r)]);
   while (stack.length) {
     const b = stack.pop()!;
     if (seen.has(b)) continue;
     seen.add(b);
-    stack.push(...loadsIn(buffers[b].expr.body));
+    stack.push(...loads(buffers[b].expr.body));
   }
   return [...seen].map((b) => buffers[b]);
 }
