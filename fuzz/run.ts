@@ -4,13 +4,16 @@
 // 1 to 3 mutations deep, input k from seed S + k. A child process runs them
 // (fuzz/worker.ts); this parent restarts it after a crash of the process
 // itself, and kills it when one input takes over 20 s (a hang). Every crash
-// is written to DIR/crash-K.flow with its message; the last line printed is
-// the tally.
+// is written to DIR/crash-K.txt with its message, and its input to
+// DIR/crash-K.flow and DIR/crash-K.json (text and file: replay it with
+// fuzz/replay.ts --json FILE, since input K changes with the seed texts);
+// the last line printed is the tally.
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fuzzInput } from './inputs.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -32,6 +35,10 @@ let finished = 0;
 
 function saveCrash(k: number, kind: string, message: string): void {
   fs.writeFileSync(path.join(outDir, `crash-${k}.txt`), `${kind}: seed ${k}\n${message}\n`);
+  // the input itself: input k depends on the seed texts (specs, docs), which change with the tree
+  const { text, file } = fuzzInput(path.join(here, '..'), k);
+  fs.writeFileSync(path.join(outDir, `crash-${k}.flow`), text);
+  fs.writeFileSync(path.join(outDir, `crash-${k}.json`), JSON.stringify({ file, text }));
 }
 
 async function runChild(start: number, end: number): Promise<void> {

@@ -41,3 +41,20 @@ describe('compile work against the dimension', () => {
     expect(r.compiled?.kernels.programs).toBeDefined();
   }, 600_000);
 });
+
+describe('a spec the compiler takes but the WebAssembly code generator may not', () => {
+  it('R^2000 on the default cpu backend: runs, or a diagnostic that names --backend cpu:js (never a stack overflow); cpu:js runs it', async () => {
+    const { runCompiled } = await import('../src/api.js');
+    const { FlowError } = await import('../src/compiler/diagnostics.js');
+    const r = compile(spec(2000).replace(/: 20 ~/g, ': 1 ~'), { file: 'mmd.flow' });
+    expect(r.diagnostics).toEqual([]);
+    try {
+      await runCompiled(r.compiled!, { threads: 1 });
+    } catch (e) {
+      expect(e).toBeInstanceOf(FlowError);
+      expect((e as InstanceType<typeof FlowError>).diagnostics[0].message).toMatch(/too large for the WebAssembly code generator .*--backend cpu:js/);
+    }
+    const js = await runCompiled(r.compiled!, { threads: 1, kernels: 'js' });
+    expect(js.result.steps).toBe(2);
+  }, 600_000);
+});

@@ -27,6 +27,7 @@ import { F32, F64, generateWasmModule, PAD_POINTS, wasmHeader, wasmStages, type 
 import { hasInlineLoops } from '../compiler/codegen-emit.js';
 import { error, FlowError } from '../compiler/diagnostics.js';
 import { CG_MEASURE } from '../compiler/lower.js';
+import { isResourceLimit } from '../compiler/limits.js';
 import { QUERY, type Stage } from '../compiler/schedule.js';
 import { stageArrays, type FlowState } from './arrays.js';
 import type { Backend } from './backend-cpu.js';
@@ -119,7 +120,16 @@ export class WasmCpuBackend implements Backend {
     const real = options.precision === 'float32' ? F32 : F64;
     const { stages } = wasmStages(compiled.plan);
     const scratch = { bytes: 0 };
-    const module = await assemble(generateWasmModule(stages, compiled.layout, real, { scratch, split: options.split }));
+    let wat: string;
+    try {
+      wat = generateWasmModule(stages, compiled.layout, real, { scratch, split: options.split });
+    } catch (e) {
+      // its emitter recurses along an expression: a sum of thousands of terms (|x - y|^2 in R^2000) runs it out of stack
+      if (isResourceLimit(e))
+        throw new FlowError(error(compiled.ir.file, undefined, `this spec is too large for the WebAssembly code generator (${e.message}): run it with --backend cpu:js (generated JavaScript, float64)`));
+      throw e;
+    }
+    const module = await assemble(wat);
     const nested = stages.filter((st) => hasInlineLoops([...st.reductions.flatMap((r) => r.buffers.map((b) => compiled.plan.buffers[b].expr.body)), ...st.outputs])).length;
     return new WasmCpuBackend(compiled, measures, positions, options, real, module, nested, scratch.bytes);
   }
