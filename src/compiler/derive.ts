@@ -83,24 +83,14 @@ function leafDerivative(
   root: Node,
   leaf: (n: ir.NodeOf<'var'> | ir.NodeOf<'param'>) => boolean,
   bound?: number,
-  reads?: { sets: (n: Node) => Uint32Array | undefined; c: number },
+  reads?: { index: ComponentIndex; c: number },
 ): Node {
   return memoised((n, go) => {
     if (reads) {
-      const has = (m: Node) => {
-        const s = reads.sets(m);
-        return !!s && ((s[reads.c >>> 5] >>> (reads.c & 31)) & 1) === 1;
-      };
-      if (!has(n)) return ir.num(0);
+      if (!reads.index.has(n, reads.c)) return ir.num(0);
       // down a chain of sums (|x - y|^2 over d coordinates) while one operand alone reads the
       // component: d(a + b) = 0 + 1 * d(a) = d(a), what chainRule builds, without a visit per link
-      let m: Node = n;
-      while (m.kind === 'op' && m.op === 'add') {
-        const [a, b] = m.args;
-        const ha = has(a);
-        if (ha === has(b)) break;
-        m = ha ? a : b;
-      }
+      const m = reads.index.chainEnd(n, reads.c);
       if (m !== n) return go(m);
     }
     switch (n.kind) {
@@ -136,52 +126,124 @@ function leafDerivative(
  * result is the same; and a chain of sums is not recursed through, so the
  * pass's depth does not grow with d.
  */
-const componentIndexes = new WeakMap<Node, Map<string, { sets?: (n: Node) => Uint32Array | undefined }>>();
+const componentIndexes = new WeakMap<Node, Map<string, ComponentIndex>>();
 
-function componentsRead(root: Node, family: string, component: (n: ir.NodeOf<'var'> | ir.NodeOf<'param'>) => number | undefined): (n: Node) => Uint32Array | undefined {
+function componentsRead(root: Node, family: string, component: (n: ir.NodeOf<'var'> | ir.NodeOf<'param'>) => number | undefined): ComponentIndex {
   let byFamily = componentIndexes.get(root);
   if (!byFamily) componentIndexes.set(root, (byFamily = new Map()));
-  let entry = byFamily.get(family);
-  if (!entry) byFamily.set(family, (entry = {}));
-  if (entry.sets) return entry.sets;
-  const order = ir.topoOrder([root]);
-  let words = 1;
-  for (const n of order) {
-    if (n.kind !== 'var' && n.kind !== 'param') continue;
-    const c = component(n);
-    if (c !== undefined) words = Math.max(words, (c >>> 5) + 1);
-  }
-  const sets = new Map<number, Uint32Array>();
-  for (const n of order) {
-    if (n.kind === 'var' || n.kind === 'param') {
+  let index = byFamily.get(family);
+  if (!index) byFamily.set(family, (index = new ComponentIndex(root, component)));
+  return index;
+}
+
+class ComponentIndex {
+  private readonly words: number;
+  /** by node id in a plain array (ids are small and dense) */
+  private readonly sets: (Uint32Array | undefined)[] = [];
+  /** where the walk down a chain of sums ends, by component, for the chains whose top a derivative reached first */
+  private readonly jumps = new Map<number, (Node | undefined)[]>();
+  /** sums inside a chain that has a jump table */
+  private readonly covered = new Set<number>();
+
+  constructor(root: Node, component: (n: ir.NodeOf<'var'> | ir.NodeOf<'param'>) => number | undefined) {
+    const order = ir.topoOrder([root]);
+    let words = 1;
+    for (const n of order) {
+      if (n.kind !== 'var' && n.kind !== 'param') continue;
       const c = component(n);
-      if (c === undefined) continue;
-      const s = new Uint32Array(words);
-      s[c >>> 5] |= 1 << (c & 31);
-      sets.set(n.id, s);
-      continue;
+      if (c !== undefined) words = Math.max(words, (c >>> 5) + 1);
     }
-    let out: Uint32Array | undefined;
-    let shared = true;
-    for (const k of ir.children(n)) {
-      const s = sets.get(k.id);
-      if (!s || s === out) continue;
-      if (!out) out = s;
-      else {
-        if (shared) (out = Uint32Array.from(out)), (shared = false);
-        for (let w = 0; w < words; w++) out[w] |= s[w];
+    this.words = words;
+    const sets = this.sets;
+    for (const n of order) {
+      if (n.kind === 'var' || n.kind === 'param') {
+        const c = component(n);
+        if (c === undefined) continue;
+        const s = new Uint32Array(words);
+        s[c >>> 5] |= 1 << (c & 31);
+        sets[n.id] = s;
+        continue;
       }
+      let out: Uint32Array | undefined;
+      let shared = true;
+      for (const k of ir.children(n)) {
+        const s = sets[k.id];
+        if (!s || s === out) continue;
+        if (!out) out = s;
+        else {
+          if (shared) (out = Uint32Array.from(out)), (shared = false);
+          for (let w = 0; w < words; w++) out[w] |= s[w];
+        }
+      }
+      if (out) sets[n.id] = out;
     }
-    if (out) sets.set(n.id, out);
   }
-  entry.sets = (n) => sets.get(n.id);
-  return entry.sets;
+
+  /** Whether node n reads component c. */
+  has(n: Node, c: number): boolean {
+    const s = this.sets[n.id];
+    return !!s && ((s[c >>> 5] >>> (c & 31)) & 1) === 1;
+  }
+
+  /** From n, down the operand of a sum that alone reads component c, as far as that goes. */
+  chainEnd(n: Node, c: number): Node {
+    if (n.kind !== 'op' || n.op !== 'add') return n;
+    let table = this.jumps.get(n.id);
+    if (!table && !this.covered.has(n.id)) this.jumps.set(n.id, (table = this.jumpTable(n)));
+    if (table) return table[c] ?? n;
+    // inside a chain entered lower down before: one link at a time
+    let m: Node = n;
+    while (m.kind === 'op' && m.op === 'add') {
+      const [a, b]: readonly Node[] = m.args;
+      const ha = this.has(a, c);
+      if (ha === this.has(b, c)) break;
+      m = ha ? a : b;
+    }
+    return m;
+  }
+
+  /** chainEnd(top, c) for every component top reads, in one walk with bitsets (d/32 words a link, not a link per component). */
+  private jumpTable(top: Node): (Node | undefined)[] {
+    const { words, sets } = this;
+    const table: (Node | undefined)[] = [];
+    const mark = (w: number, bits: number, m: Node) => {
+      for (let v = bits; v !== 0; v &= v - 1) table[w * 32 + (31 - Math.clz32(v & -v))] = m;
+    };
+    const stack: [Node, Uint32Array][] = [[top, sets[top.id]!]];
+    while (stack.length) {
+      const [m, mask] = stack.pop()!;
+      if (m.kind !== 'op' || m.op !== 'add') {
+        for (let w = 0; w < words; w++) if (mask[w]) mark(w, mask[w], m);
+        continue;
+      }
+      this.covered.add(m.id);
+      const A = sets[m.args[0].id];
+      const B = sets[m.args[1].id];
+      let onlyA: Uint32Array | undefined;
+      let onlyB: Uint32Array | undefined;
+      for (let w = 0; w < words; w++) {
+        const k = mask[w];
+        if (!k) continue;
+        const x = A ? A[w] : 0;
+        const y = B ? B[w] : 0;
+        const both = k & x & y;
+        if (both) mark(w, both, m);
+        const oa = k & x & ~y;
+        const ob = k & y & ~x;
+        if (oa) (onlyA ??= new Uint32Array(words))[w] = oa;
+        if (ob) (onlyB ??= new Uint32Array(words))[w] = ob;
+      }
+      if (onlyA) stack.push([m.args[0], onlyA]);
+      if (onlyB) stack.push([m.args[1], onlyB]);
+    }
+    return table;
+  }
 }
 
 /** ∂ root / ∂ (component c of point variable v), v free in root. */
 export function derivative(root: Node, v: number, c: number): Node {
-  const sets = componentsRead(root, `v${v}`, (n) => (n.kind === 'var' && n.v === v ? n.c : undefined));
-  return leafDerivative(root, (n) => n.kind === 'var' && n.v === v && n.c === c, v, { sets, c });
+  const index = componentsRead(root, `v${v}`, (n) => (n.kind === 'var' && n.v === v ? n.c : undefined));
+  return leafDerivative(root, (n) => n.kind === 'var' && n.v === v && n.c === c, v, { index, c });
 }
 
 /** The W2 velocity field v(X) = -grad_X F'(mu)(X), one node per component. */
@@ -197,6 +259,6 @@ export function w2Velocity(energy: Node, measure: string, x: VarInfo): { firstVa
  * chain rule through the push map (parametric.ts).
  */
 export function paramDerivative(root: Node, name: string, c: number): Node {
-  const sets = componentsRead(root, `p${name}`, (n) => (n.kind === 'param' && n.name === name ? n.c : undefined));
-  return leafDerivative(root, (n) => n.kind === 'param' && n.name === name && n.c === c, undefined, { sets, c });
+  const index = componentsRead(root, `p${name}`, (n) => (n.kind === 'param' && n.name === name ? n.c : undefined));
+  return leafDerivative(root, (n) => n.kind === 'param' && n.name === name && n.c === c, undefined, { index, c });
 }
