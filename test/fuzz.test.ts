@@ -3,6 +3,8 @@
 // in an exception that is not a diagnostic, or in a diagnostic that says
 // "internal". The long run is `npx tsx fuzz/run.ts --count 100000` (README).
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fuzzOne } from '../fuzz/harness.js';
 import { fuzzInput } from '../fuzz/inputs.js';
@@ -31,4 +33,14 @@ describe('fuzzer', () => {
     expect(kinds).toContain('ok');
     expect(kinds).toContain('diagnostic');
   }, 300_000);
+});
+
+describe('inputs that crashed the long run', () => {
+  // fuzz/run.ts saves each one (crash-K.flow); they are kept here, since input K changes with the seed texts
+  const dir = path.join(ROOT, 'test', 'fuzz-regressions');
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.flow')).sort())
+    it(`${f}: a result or a diagnostic`, async () => {
+      const o = await fuzzOne(fs.readFileSync(path.join(dir, f), 'utf8'), path.join(ROOT, 'specs', f));
+      expect(o.kind === 'crash' ? o.message : o.kind).toMatch(/^(ok|diagnostic|skipped)$/);
+    }, 120_000);
 });

@@ -64,7 +64,17 @@ async function symmetric(ctx: StateMetricContext, program: string): Promise<Matr
   return G;
 }
 
+/** Whether every entry is a finite number (ml-matrix's decompositions fail on NaN with "not symmetric" or an out-of-range read). */
+function finite(A: Matrix): boolean {
+  for (const row of A.to2DArray()) for (const v of row) if (!Number.isFinite(v)) return false;
+  return true;
+}
+
+/** The direction when a matrix or gradient is not finite: NaN, which the run reports as a divergence at this step. */
+const notFinite = (n: number) => new Float64Array(n).fill(NaN);
+
 function solveSpd(A: Matrix, g: Float64Array, what: string): Float64Array {
+  if (!finite(A) || !g.every(Number.isFinite)) return notFinite(g.length);
   const chol = new CholeskyDecomposition(A);
   if (!chol.isPositiveDefinite()) throw new Error(`${what} is not positive definite (a NaN in the state, or eps = 0 with a singular matrix)`);
   return Float64Array.from(chol.solve(Matrix.columnVector(Array.from(g))).to1DArray());
@@ -138,6 +148,7 @@ async function kwng(ctx: StateMetricContext, g: Float64Array, n: number): Promis
     }
   const Tg = new Float64Array(M);
   for (let a = 0; a < M; a++) for (let c = 0; c < p; c++) Tg[a] += T[a * p + c] * g[c];
+  if (!finite(A) || !Tg.every(Number.isFinite)) return notFinite(p);
   const y = pinvApply(A, Tg);
   const u = new Float64Array(p);
   for (let c = 0; c < p; c++) {
