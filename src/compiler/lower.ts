@@ -358,6 +358,8 @@ class Lowering {
       const st = this.stateVector(d);
       if (st) stateIRs.push(st);
     }
+    // a model's push map reads the states: one over R^4096 must stop here, not make a parameter per coordinate
+    if (this.oversize) return undefined;
     const models: ModelIR[] = [];
     for (const d of this.named.values()) {
       if (d.kind === 'model') {
