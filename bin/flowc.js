@@ -8,18 +8,31 @@ import { fileURLToPath } from 'node:url';
 // that no signal ever meets the default action (death by the signal, no
 // message, no checkpoint) once these lines have run. While flowc loads (a
 // second or more), the first signal is held for `flowc run`, which stops after
-// its first step and keeps valid files; main() installs `on` for the rest
-// (src/cli/main.ts, takeEarlySignals and catchSignals). After main() returns,
-// a signal ends the process at once with 130 / 143.
+// its first step and keeps valid files; main() installs `on` for the rest of
+// a run (src/cli/main.ts, takeEarlySignals and catchSignals), and detaches it
+// for the other commands, whose Ctrl-C must stop even a long compile at once.
+// After main() returns, a signal ends the process at once with 130 / 143.
 const exitCode = (sig) => (sig === 'SIGINT' ? 130 : 143);
-const signals = (globalThis.flowcSignals = { early: undefined, on: undefined });
+const signals = (globalThis.flowcSignals = {
+  early: undefined,
+  on: undefined,
+  attached: false,
+  attach() {
+    if (!signals.attached) for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, handler);
+    signals.attached = true;
+  },
+  /** back to the default action, which ends even a long synchronous computation (a compile) at once */
+  detach() {
+    if (signals.attached) for (const sig of ['SIGINT', 'SIGTERM']) process.off(sig, handler);
+    signals.attached = false;
+  },
+});
 const handler = (sig) => {
   if (signals.on) return signals.on(sig);
   if (signals.early) process.exit(exitCode(sig));
   signals.early = sig;
 };
-process.on('SIGINT', handler);
-process.on('SIGTERM', handler);
+signals.attach();
 // `ps` and `top` show flowc and its arguments; fuzz/interrupt-trials.ts also
 // reads it (/proc/PID/cmdline) to know that the handler above is in place
 // (a signal before that, in node's own start-up, meets the default action).
@@ -48,3 +61,4 @@ if (mayLoadDawn && !process.env.FLOWC_DAWN_CHILD && process.env.FLOWC_DAWN_LOG !
   process.exitCode = await run(argv);
 }
 signals.on = (sig) => process.exit(exitCode(sig));
+signals.attach();

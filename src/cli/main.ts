@@ -430,19 +430,37 @@ let earlySignal: NodeJS.Signals | undefined;
 
 const signalExitCode = (sig: NodeJS.Signals) => (sig === 'SIGINT' ? 130 : 143);
 
-/** bin/flowc.js's SIGINT/SIGTERM handler for the process's whole life: a signal held while flowc loaded, and what the handler calls now. Absent when main() is called without bin/flowc.js (tests). */
-function signalHub(): { early?: NodeJS.Signals; on?: (sig: NodeJS.Signals) => void } | undefined {
-  return (globalThis as { flowcSignals?: { early?: NodeJS.Signals; on?: (sig: NodeJS.Signals) => void } }).flowcSignals;
+interface SignalHub {
+  early?: NodeJS.Signals;
+  on?: (sig: NodeJS.Signals) => void;
+  attach(): void;
+  detach(): void;
 }
 
-/** Take over the signals bin/flowc.js held during start-up: every command but run ends now if one came, and ends at once (130 / 143) on a later one. */
+/** bin/flowc.js's SIGINT/SIGTERM handler: a signal held while flowc loaded, what the handler calls now, and whether it is installed. Absent when main() is called without bin/flowc.js (tests). */
+function signalHub(): SignalHub | undefined {
+  return (globalThis as { flowcSignals?: SignalHub }).flowcSignals;
+}
+
+/**
+ * Take over the signals bin/flowc.js held during start-up. run keeps its
+ * handler (a signal stops the run after its first step, with valid files);
+ * every other command ends now if one came, and gets the default action back,
+ * so that Ctrl-C stops it at once even inside a long compile (a JS handler
+ * waits for the synchronous work to end).
+ */
 function takeEarlySignals(argv: string[]): void {
   const hub = signalHub();
   if (!hub) return;
   earlySignal = hub.early;
   hub.early = undefined;
-  hub.on = (sig) => process.exit(signalExitCode(sig));
-  if (earlySignal && argv[0] !== 'run') process.exit(signalExitCode(earlySignal));
+  if (argv[0] === 'run') {
+    hub.on = (sig) => process.exit(signalExitCode(sig));
+    return;
+  }
+  if (earlySignal) process.exit(signalExitCode(earlySignal));
+  hub.on = undefined;
+  hub.detach();
 }
 
 export async function main(argv: string[]): Promise<number> {
