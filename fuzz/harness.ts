@@ -13,6 +13,7 @@ export type Outcome = { kind: 'ok' | 'diagnostic' | 'skipped' } | { kind: 'crash
 /** Work above which an input is compiled and loaded but not stepped (a fuzzer must not spend minutes on one valid spec). */
 const MAX_POINTS = 1200;
 const MAX_COORDS = 6000;
+const MAX_INNER = 1000;
 
 export async function fuzzOne(text: string, file: string, steps = 2): Promise<Outcome> {
   try {
@@ -24,7 +25,9 @@ export async function fuzzOne(text: string, file: string, steps = 2): Promise<Ou
     const points = ms.map((m) => (m.source.kind === 'dist' ? m.source.count : 200));
     const total = points.reduce((a, b) => a + b, 0);
     const coords = ms.reduce((a, m, i) => a + points[i] * m.dim, 0);
-    if (total > MAX_POINTS || coords > MAX_COORDS) return { kind: 'skipped' };
+    // a critic's ascent runs `inner` rounds a step: 1e6 rounds are a valid spec, but minutes of work, not a hang
+    const inner = Math.max(1, ...r.compiled.ir.states.map((v) => v.ascent?.inner ?? 1));
+    if (total > MAX_POINTS || coords > MAX_COORDS || inner > MAX_INNER) return { kind: 'skipped' };
     await runCompiled(r.compiled, { threads: 1 });
     return { kind: 'ok' };
   } catch (e) {

@@ -18,6 +18,7 @@ import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matri
 import type { Compiled } from '../compiler/compile.js';
 import type { MetricIR } from '../compiler/lower.js';
 import { BASIS_MEASURE, BASIS_PAIRS_MEASURE, upperIndex } from '../compiler/parametric.js';
+import { error, FlowError } from '../compiler/diagnostics.js';
 import type { Backend } from './backend-cpu.js';
 import { fillUniform, purposeId } from './rng.js';
 
@@ -40,12 +41,12 @@ export const STATE_METRIC_STEPS: Partial<Record<MetricIR['name'], Direction>> = 
     const m = ctx.compiled.ir.metric as Extract<MetricIR, { name: 'dab' }>;
     if (m.alpha === 0) return g.map((x) => x / m.beta);
     const G = await symmetric(ctx, 'dabMatrix');
-    return solveSpd(G.mul(m.alpha).add(Matrix.eye(ctx.p).mul(m.beta)), g, 'dab: beta I + alpha G_k');
+    return solveSpd(G.mul(m.alpha).add(Matrix.eye(ctx.p).mul(m.beta)), g, 'dab: beta I + alpha G_k', ctx.compiled.ir.file);
   },
   KL: async (ctx, g) => {
     const m = ctx.compiled.ir.metric as Extract<MetricIR, { name: 'KL' }>;
     const G = await symmetric(ctx, 'fisher');
-    return solveSpd(G.add(Matrix.eye(ctx.p).mul(m.eps!)), g, 'KL(eps): the Fisher matrix plus eps I');
+    return solveSpd(G.add(Matrix.eye(ctx.p).mul(m.eps!)), g, 'KL(eps): the Fisher matrix plus eps I', ctx.compiled.ir.file);
   },
   W2natural: async (ctx, g, n) => kwng(ctx, g, n),
 };
@@ -73,10 +74,11 @@ function finite(A: Matrix): boolean {
 /** The direction when a matrix or gradient is not finite: NaN, which the run reports as a divergence at this step. */
 const notFinite = (n: number) => new Float64Array(n).fill(NaN);
 
-function solveSpd(A: Matrix, g: Float64Array, what: string): Float64Array {
+function solveSpd(A: Matrix, g: Float64Array, what: string, file: string): Float64Array {
   if (!finite(A) || !g.every(Number.isFinite)) return notFinite(g.length);
   const chol = new CholeskyDecomposition(A);
-  if (!chol.isPositiveDefinite()) throw new Error(`${what} is not positive definite (a NaN in the state, or eps = 0 with a singular matrix)`);
+  // a finite matrix that is not positive definite (a negative alpha, a Fisher matrix that rounding made indefinite): the user's spec, not a bug
+  if (!chol.isPositiveDefinite()) throw new FlowError(error(file, undefined, `${what} is not positive definite, so the metric has no direction here; check the metric's parameters (alpha, beta, eps), or try a smaller step`));
   return Float64Array.from(chol.solve(Matrix.columnVector(Array.from(g))).to1DArray());
 }
 
