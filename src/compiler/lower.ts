@@ -188,6 +188,14 @@ interface Env {
 
 /** Largest dimension of a space (code is unrolled per coordinate). */
 const MAX_DIM = 4096;
+/**
+ * The coordinates all expectations of a spec may bind, together (each E[x ~ mu]
+ * over R^d makes d point-variable nodes, and the later passes visit them): 2^20,
+ * i.e. 256 expectations over R^4096 (lowered in ~5 s here) or 500,000 over R^2.
+ * Real specs bind thousands; a fuzzed chain of 1600 expectations over R^4096
+ * lowered for 45 s and 1.9 GB before any message.
+ */
+const MAX_BOUND_COORDINATES = 1 << 20;
 /** Most numbers in one measure: 2^27 float64 = 1 GiB. */
 const MAX_VALUES = 2 ** 27;
 
@@ -215,6 +223,8 @@ class Lowering {
   private binders?: Set<string>;
   /** a space over the dimension limit was seen: lowering stops there (each coordinate would cost time and memory before the message) */
   private oversize = false;
+  /** coordinates bound by the expectations lowered so far (MAX_BOUND_COORDINATES) */
+  private boundCoordinates = 0;
 
   constructor(
     private readonly program: Program,
@@ -1436,6 +1446,7 @@ class Lowering {
 
   private expectation(e: ExprOf<'expect'>, env: Env): V {
     if (env.mode === 'const') return this.err(e.span, 'an expectation is not a constant', env.notes);
+    if (this.oversize) return null;
     const locals = new Map(env.locals);
     const bound: { measure: string; v: number; names: string[] }[] = [];
     const names = e.binders.flatMap((b) => b.names);
@@ -1451,6 +1462,11 @@ class Lowering {
         if (!model) return null;
         type = model.type;
       } else type = typeOfSpace(m.space);
+      this.boundCoordinates += sizeOf(type);
+      if (this.boundCoordinates > MAX_BOUND_COORDINATES) {
+        this.oversize = true;
+        return this.err(e.span, `too large for the compiler: with this expectation the spec's expectations bind more than ${MAX_BOUND_COORDINATES} point coordinates in all (each E[x ~ ${b.measure}] costs ${sizeOf(type)}, the dimension of ${b.measure}); bind fewer points, e.g. one expectation of a sum instead of a sum of expectations, or use a smaller space`, env.notes);
+      }
       const v = ir.newVar(m.name, sizeOf(type), b.names[0].name.replace(/^%/, ''));
       const value: Value = { type, comps: ir.components(v) };
       if (b.destructured) {
