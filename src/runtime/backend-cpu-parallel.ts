@@ -25,6 +25,7 @@ import type { ProgramPlan, Stage } from '../compiler/schedule.js';
 import { compileStage, type Backend, type StageFn } from './backend-cpu.js';
 import { CTL, STOP, workerMain, type WorkerInit } from './cpu-worker.js';
 import type { MeasureData } from './inputs.js';
+import { CHUNKS_PER_THREAD, joinWorkers } from './thread-join.js';
 
 /**
  * From this many particles on, runs use every core by default: below it the
@@ -48,11 +49,6 @@ export function sharedCopy(a: Float64Array): Float64Array {
 /** The worker's program: cpu-worker.ts's workerMain applied to its workerData. */
 const WORKER_SOURCE = `(${String(workerMain)})(require('node:worker_threads').workerData);`;
 
-/** While waiting on the workers, yield to the event loop this often (ms) so a dead worker is noticed. */
-const POLL_MS = 50;
-
-/** Chunks per thread in a stage: small enough to balance, large enough that claiming one costs nothing. */
-const CHUNKS_PER_THREAD = 16;
 
 
 interface Job {
@@ -163,24 +159,7 @@ export class ParallelCpuBackend implements Backend {
     Atomics.add(ctl, CTL.GEN, 1);
     Atomics.notify(ctl, CTL.GEN);
     for (let i0; (i0 = Atomics.add(ctl, CTL.NEXT, chunk)) < size; ) job.fn(this.params, this.D, this.S, this.B, job.out, i0, Math.min(i0 + chunk, size), null);
-    await this.join();
-  }
-
-  /**
-   * Wait until every worker counted itself done. The wait blocks (no event
-   * loop turn per stage) but gives the event loop a turn every POLL_MS, so
-   * that a worker that died (its 'error' or 'exit' event) ends the wait.
-   */
-  private async join(): Promise<void> {
-    const { ctl } = this;
-    const need = this.workers.length;
-    for (;;) {
-      if (this.failure) throw this.failure;
-      const done = Atomics.load(ctl, CTL.DONE);
-      // all done and none failed; when one failed, its 'error' event is on its way
-      if (done === need && !Atomics.load(ctl, CTL.FAIL)) return;
-      if (done === need || Atomics.wait(ctl, CTL.DONE, done, POLL_MS) === 'timed-out') await new Promise((r) => setImmediate(r));
-    }
+    await joinWorkers(this.ctl, CTL, this.workers.length, () => this.failure);
   }
 
   setup(): Promise<void> {

@@ -33,6 +33,7 @@ import { stageArrays, type FlowState } from './arrays.js';
 import type { Backend } from './backend-cpu.js';
 import type { MeasureData } from './inputs.js';
 import { WCTL, wasmWorkerMain, type WasmWorkerInit } from './wasm-worker.js';
+import { CHUNKS_PER_THREAD, joinWorkers } from './thread-join.js';
 
 type Wabt = Awaited<ReturnType<typeof createWabt>>;
 let wabt: Promise<Wabt> | undefined;
@@ -66,8 +67,6 @@ export async function assemble(wat: string): Promise<WebAssembly.Module> {
 }
 
 const WORKER_SOURCE = `(${String(wasmWorkerMain)})(require('node:worker_threads').workerData);`;
-const POLL_MS = 50;
-const CHUNKS_PER_THREAD = 16;
 const PAGE = 65536;
 
 type StageExport = (i0: number, i1: number, out: number, scratch: number) => void;
@@ -275,13 +274,7 @@ export class WasmCpuBackend implements Backend {
     Atomics.add(ctl, WCTL.GEN, 1);
     Atomics.notify(ctl, WCTL.GEN);
     for (let i0; (i0 = Atomics.add(ctl, WCTL.NEXT, chunk)) < size; ) job.fn(i0, Math.min(i0 + chunk, size), job.out, this.scratch);
-    const need = this.workers.length;
-    for (;;) {
-      if (this.failure) throw this.failure;
-      const done = Atomics.load(ctl, WCTL.DONE);
-      if (done === need && !Atomics.load(ctl, WCTL.FAIL)) return;
-      if (done === need || Atomics.wait(ctl, WCTL.DONE, done, POLL_MS) === 'timed-out') await new Promise((r) => setImmediate(r));
-    }
+    await joinWorkers(ctl, WCTL, this.workers.length, () => this.failure);
   }
 
   setup(): Promise<void> {
