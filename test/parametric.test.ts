@@ -12,7 +12,7 @@ import { compile as compileSource, type Compiled } from '../src/compiler/compile
 import { CpuBackend } from '../src/runtime/backend-cpu.js';
 import { loadMeasures, type MeasureData } from '../src/runtime/inputs.js';
 import { StateStepper } from '../src/runtime/state-flow.js';
-import { STATE_METRIC_STEPS, basisRows } from '../src/runtime/state-metrics.js';
+import { STATE_METRIC_STEPS, basisRows, pinvApply } from '../src/runtime/state-metrics.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decodeNpy } from '../src/runtime/npy.js';
@@ -283,6 +283,23 @@ scheme euler(step = 0.1, steps = 1)`;
     }
     expect(errors[2]).toBeLessThan(errors[0]);
     expect(errors[2]).toBeLessThan(0.05);
+  });
+});
+
+describe('the pseudo-inverse of the natural-gradient solves', () => {
+  it('takes matrices near the float64 range (eps = 1e308 in a spec made the eigensolver fail) and keeps their small eigenvalues dropped', () => {
+    // ml-matrix's symmetric eigensolver alone throws a TypeError on this matrix
+    const A = new Matrix([[1e308, 5e307, 1e307], [5e307, 1e308, 2e307], [1e307, 2e307, 9e307]]);
+    const want = [1, -1, 1];
+    const b = Float64Array.from([0, 1, 2].map((i) => want.reduce((s, w, j) => s + A.get(i, j) * w, 0)));
+    const x = pinvApply(A, b);
+    for (let i = 0; i < 3; i++) expect(x[i]).toBeCloseTo(want[i], 10);
+    const D = pinvApply(new Matrix([[1e308, 0], [0, 1e290]]), Float64Array.from([1e308, 5]));
+    expect(D[0]).toBeCloseTo(1, 12);
+    expect(D[1]).toBe(0); // 1e290 < 1e-12 of the largest: dropped, as for ordinary matrices
+    const tiny = pinvApply(new Matrix([[2e-300, 1e-300], [1e-300, 2e-300]]), Float64Array.from([3e-300, 3e-300]));
+    expect(tiny[0]).toBeCloseTo(1, 12);
+    expect(tiny[1]).toBeCloseTo(1, 12);
   });
 });
 

@@ -163,7 +163,19 @@ async function kwng(ctx: StateMetricContext, g: Float64Array, n: number): Promis
 
 /** A^† b for a symmetric A, by its eigendecomposition (eigenvalues below PINV_RTOL of the largest dropped). */
 export function pinvApply(A: Matrix, b: Float64Array): Float64Array {
-  const e = new EigenvalueDecomposition(A, { assumeSymmetric: true });
+  // Entries near the float64 range (eps = 1e308 in a spec) overflow inside the
+  // QL iteration (ml-matrix then fails reading a NaN-sized row): such a matrix
+  // is scaled by a power of two first, A^† b = (A/s)^† b / s. Matrices of
+  // ordinary size are left exactly as they are (same bits as before).
+  let big = 0;
+  for (let i = 0; i < A.rows; i++) for (let j = 0; j < A.columns; j++) big = Math.max(big, Math.abs(A.get(i, j)));
+  const scale = big > 1e150 || (big > 0 && big < 1e-150) ? 2 ** Math.round(Math.log2(big)) : 1;
+  let e: EigenvalueDecomposition;
+  try {
+    e = new EigenvalueDecomposition(scale === 1 ? A : A.clone().div(scale), { assumeSymmetric: true });
+  } catch {
+    return new Float64Array(b.length).fill(NaN); // the step's direction is not finite: the run stops with its divergence diagnostic
+  }
   const lambda = e.realEigenvalues;
   const V = e.eigenvectorMatrix;
   const top = Math.max(...lambda.map(Math.abs));
@@ -173,7 +185,7 @@ export function pinvApply(A: Matrix, b: Float64Array): Float64Array {
     if (!(Math.abs(lambda[k]) > PINV_RTOL * top)) continue;
     let vb = 0;
     for (let i = 0; i < n; i++) vb += V.get(i, k) * b[i];
-    const s = vb / lambda[k];
+    const s = vb / lambda[k] / scale;
     for (let i = 0; i < n; i++) out[i] += s * V.get(i, k);
   }
   return out;
