@@ -25,7 +25,7 @@ import type { ProgramPlan, Stage } from '../compiler/schedule.js';
 import { compileStage, type Backend, type StageFn } from './backend-cpu.js';
 import { CTL, STOP, workerMain, type WorkerInit } from './cpu-worker.js';
 import type { MeasureData } from './inputs.js';
-import { CHUNKS_PER_THREAD, joinWorkers } from './thread-join.js';
+import { CHUNKS_PER_THREAD, joinWorkers, startWorker } from './thread-join.js';
 
 /**
  * From this many particles on, runs use every core by default: below it the
@@ -117,14 +117,7 @@ export class ParallelCpuBackend implements Backend {
     this.workers = [];
     for (let index = 1; index < threads; index++) {
       const workerData: WorkerInit = { params: STAGE_PARAMS, sources, outs, P: this.params, D: this.D, S: this.S, B: this.B, ctl: this.ctl, slots: CTL, stop: STOP };
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
-      worker.on('error', (e) => this.fail(file, `cpu worker thread ${index} failed: ${e instanceof Error ? e.message : String(e)}`));
-      worker.on('exit', (code) => {
-        if (!this.disposed) this.fail(file, `cpu worker thread ${index} exited unexpectedly (exit code ${code})`);
-      });
-      // a forgotten dispose() does not keep the process alive
-      worker.unref();
-      this.workers.push(worker);
+      this.workers.push(startWorker(WORKER_SOURCE, workerData, index, (message) => this.fail(file, message), () => this.disposed));
     }
   }
 

@@ -33,7 +33,7 @@ import { stageArrays, type FlowState } from './arrays.js';
 import type { Backend } from './backend-cpu.js';
 import type { MeasureData } from './inputs.js';
 import { WCTL, wasmWorkerMain, type WasmWorkerInit } from './wasm-worker.js';
-import { CHUNKS_PER_THREAD, joinWorkers } from './thread-join.js';
+import { CHUNKS_PER_THREAD, joinWorkers, startWorker } from './thread-join.js';
 
 type Wabt = Awaited<ReturnType<typeof createWabt>>;
 let wabt: Promise<Wabt> | undefined;
@@ -228,13 +228,7 @@ export class WasmCpuBackend implements Backend {
     const file = compiled.ir.file;
     for (let index = 1; index < this.threads; index++) {
       const workerData: WasmWorkerInit = { module, memory, ctl: this.ctl, slots: WCTL, stages: id, scratch: scratchAt[index] };
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
-      worker.on('error', (e) => this.fail(file, `cpu worker thread ${index} failed: ${e instanceof Error ? e.message : String(e)}`));
-      worker.on('exit', (code) => {
-        if (!this.disposed) this.fail(file, `cpu worker thread ${index} exited unexpectedly (exit code ${code})`);
-      });
-      worker.unref();
-      this.workers.push(worker);
+      this.workers.push(startWorker(WORKER_SOURCE, workerData, index, (message) => this.fail(file, message), () => this.disposed));
     }
   }
 

@@ -1,6 +1,8 @@
 // What the two threaded cpu backends (backend-cpu-parallel.ts: generated
 // JavaScript; backend-wasm.ts: WebAssembly) share about sharing a stage out:
-// how finely it is cut, and how the calling thread waits for the workers.
+// how finely it is cut, how a worker is started, and how the calling thread waits for the workers.
+
+import { Worker } from 'node:worker_threads';
 
 /** Chunks per thread in a stage: small enough to balance, large enough that claiming one costs nothing. */
 export const CHUNKS_PER_THREAD = 16;
@@ -23,4 +25,19 @@ export async function joinWorkers(ctl: Int32Array, slots: { DONE: number; FAIL: 
     if (done === need && !Atomics.load(ctl, slots.FAIL)) return;
     if (done === need || Atomics.wait(ctl, slots.DONE, done, POLL_MS) === 'timed-out') await new Promise((r) => setImmediate(r));
   }
+}
+
+/**
+ * Start worker thread `index` of a pool from `source` (evaluated code): a
+ * failure or an exit before `disposed()` becomes the pool's failure (a
+ * message for the user), and a forgotten dispose() does not keep the process alive.
+ */
+export function startWorker(source: string, workerData: unknown, index: number, fail: (message: string) => void, disposed: () => boolean): Worker {
+  const worker = new Worker(source, { eval: true, workerData });
+  worker.on('error', (e) => fail(`cpu worker thread ${index} failed: ${e instanceof Error ? e.message : String(e)}`));
+  worker.on('exit', (code) => {
+    if (!disposed()) fail(`cpu worker thread ${index} exited unexpectedly (exit code ${code})`);
+  });
+  worker.unref();
+  return worker;
 }
