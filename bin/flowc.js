@@ -57,8 +57,20 @@ if (mayLoadDawn && !process.env.FLOWC_DAWN_CHILD && process.env.FLOWC_DAWN_LOG !
   process.exitCode = await runFiltered(fileURLToPath(import.meta.url), argv);
 } else {
   if (process.env.FLOWC_DAWN_CHILD) (await dawnStderr()).childSide();
-  const { main: run } = await import(main);
-  process.exitCode = await run(argv);
+  let code;
+  if (argv[0] === 'check') {
+    // check starts from one bundle with V8's code cache (src/cli/fast-start.ts); like every
+    // command but run, it ends on a signal that came while it loaded, and keeps the default action
+    if (signals.early) process.exit(exitCode(signals.early));
+    signals.detach();
+    const { fastCheck } = await import(fileURLToPath(new URL('../dist/src/cli/fast-start.js', import.meta.url)));
+    code = fastCheck(argv);
+  }
+  if (code === undefined) {
+    const { main: run } = await import(main);
+    code = await run(argv);
+  }
+  process.exitCode = code;
 }
 signals.on = (sig) => process.exit(exitCode(sig));
 signals.attach();

@@ -1,5 +1,6 @@
-// Build dist/ once before the tests, so that CLI tests spawn the real
-// `flowc` binary compiled from the current sources.
+// Build dist/ once before the tests (what `npm run build` does: tsc, then the
+// bundle of `flowc check`), so that CLI tests spawn the real `flowc` binary
+// compiled from the current sources.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,4 +8,5 @@ import { fileURLToPath } from 'node:url';
 export default function setup(): void {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
   execFileSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'scripts/bundle-check.mjs')], { stdio: 'inherit' });
 }

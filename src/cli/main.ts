@@ -7,7 +7,8 @@ import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { FlowRun } from '../api.js';
 import { compileFile, compileOrThrow, prepareInputs } from '../front.js';
-import { FlowError, formatDiagnostic, type Diagnostic } from '../compiler/diagnostics.js';
+import { FlowError, type Diagnostic } from '../compiler/diagnostics.js';
+import { cmdCheck, failure, parseSet, report } from './check.js';
 import { PARALLEL_MIN_PARTICLES } from '../runtime/backend-cpu-parallel.js';
 import { error } from '../compiler/diagnostics.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../runtime/checkpoint.js';
@@ -36,35 +37,6 @@ function wrapArg<T>(f: () => T): T {
 
 const out = (s: string) => process.stdout.write(s);
 const err = (s: string) => process.stderr.write(s);
-
-/** Print diagnostics with the source line and a caret where the file is readable. */
-function report(diags: Diagnostic[]): void {
-  const sources = new Map<string, string | undefined>();
-  for (const d of diags) {
-    if (!sources.has(d.file)) {
-      try {
-        sources.set(d.file, fs.readFileSync(d.file, 'utf8'));
-      } catch {
-        sources.set(d.file, undefined);
-      }
-    }
-    err(formatDiagnostic(d, sources.get(d.file)) + '\n');
-  }
-}
-
-/** `--set NAME=VALUE` with VALUE a number or a vector `[a, b]`. */
-function parseSet(text: string, acc: Record<string, number[]> = {}): Record<string, number[]> {
-  const m = /^([^=\s]+)\s*=\s*(.+)$/.exec(text);
-  if (!m) throw new InvalidArgumentError(`expected NAME=VALUE, got '${text}'`);
-  const raw = m[2].trim();
-  const items = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1).split(',') : [raw];
-  const values = items.map((s) => s.trim());
-  if (!values.length || values.some((v) => !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v)))
-    throw new InvalidArgumentError(`the value of ${m[1]} must be a number or a vector like [1, 2], got '${raw}'`);
-  const numbers = values.map(Number);
-  if (numbers.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`the value of ${m[1]} must be a finite number, got '${raw}' (beyond ±1.8e308)`);
-  return { ...acc, [m[1]]: numbers };
-}
 
 function parseCount(text: string): number {
   const n = Number(text);
@@ -309,14 +281,6 @@ async function runSpec(spec: string, opts: RunCliOptions, signals: ReturnType<ty
   return 0;
 }
 
-function cmdCheck(spec: string, opts: { set: Record<string, number[]> }): number {
-  const { compiled, warnings } = compileOrThrow(spec, { set: opts.set });
-  const inputs = prepareInputs(compiled);
-  report([...warnings, ...inputs.warnings]);
-  out(`${spec}: ok (${compiled.ir.measures.map((m, i) => `${m.name}: ${inputs.measures[i].size} × ${m.dim}`).join(', ')})\n`);
-  return 0;
-}
-
 async function cmdCompile(spec: string, opts: { emit?: string; set: Record<string, number[]>; timings?: boolean }): Promise<number> {
   if (opts.emit === 'ast') {
     const r = compileFile(spec, { set: opts.set });
@@ -473,7 +437,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError("(run 'flowc --help' for usage)")
     .configureOutput({ writeOut: out, writeErr: err });
   // no default value: commander would print it in the help as '(default: {})'
-  const setOpt = ['--set <NAME=VALUE>', 'override a let constant (repeatable)', parseSet] as const;
+  const setOpt = ['--set <NAME=VALUE>', 'override a let constant (repeatable)', (t: string, acc?: Record<string, number[]>) => wrapArg(() => parseSet(t, acc))] as const;
   const threadsOpt = ['--threads <n>', `threads of the cpu backend (default: every core from ${PARALLEL_MIN_PARTICLES} particles on, else 1)`, parseThreads] as const;
 
   program
@@ -622,13 +586,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'flowc.emit') err(e.message);
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof FlowError) {
-      report(e.diagnostics);
-      return 1;
-    }
-    err(`flowc: internal error: ${e instanceof Error ? e.message : String(e)}\n(this is a bug in flowc; rerun with FLOWC_DEBUG=1 for details)\n`);
-    if (process.env.FLOWC_DEBUG) err(`${(e as Error).stack}\n`);
-    return 70;
+    return failure(e);
   }
 }
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Part of `npm run build` (after tsc): bundles src/cli/check.ts, the front end
+// of flowc (parser, compiler, data loading) and nothing else, into one
+// CommonJS file, dist/check.cjs, which `flowc check` runs with V8's code cache
+// (src/cli/fast-start.ts). The bundle is built from the same sources as
+// dist/src/, so check gives the same answers either way
+// (test/fast-start.test.ts compares them). Caches of an earlier bundle in
+// dist/ are removed; the first check writes the new one.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const OUT = path.join(ROOT, 'dist', 'check.cjs');
+const CHEVROTAIN = path.join(ROOT, 'node_modules', 'chevrotain', 'lib', 'chevrotain.mjs');
+
+await esbuild.build({
+  entryPoints: [path.join(ROOT, 'src', 'cli', 'check.ts')],
+  outfile: OUT,
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  legalComments: 'none',
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'chevrotain-bundle',
+      setup(build) {
+        // grammar/chevrotain.ts finds chevrotain's one-file build with import.meta.resolve
+        // and a top-level await (neither exists in CommonJS); here it is imported by its path
+        build.onLoad({ filter: /[\\/]grammar[\\/]chevrotain\.ts$/ }, () => ({
+          contents: `export { createToken, Lexer, CstParser, EOF, tokenLabel } from ${JSON.stringify(CHEVROTAIN)};`,
+          loader: 'ts',
+          resolveDir: ROOT,
+        }));
+      },
+    },
+  ],
+});
+for (const f of fs.readdirSync(path.dirname(OUT))) if (f.startsWith('check.cjs.') && f.endsWith('.v8cache')) fs.rmSync(path.join(path.dirname(OUT), f));

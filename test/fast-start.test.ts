@@ -1,0 +1,117 @@
+// `flowc check` starts from dist/check.cjs with V8's code cache
+// (src/cli/fast-start.ts). It must answer exactly as the full command line
+// does (FLOWC_START=full), hand every argument list it does not take to the
+// full command line, and never trust a cache of another bundle. (test/errors
+// also runs its `flowc check` cases through this path, against their
+// reviewed expected outputs.)
+
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, ROOT, flowc, tempDir } from './helpers.js';
+
+function flowcAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } }, (e, stdout, stderr) => {
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr });
+    });
+  });
+}
+
+const BAD = tempDir({
+  'syntax.flow': 'flow bad\nparticles mu in R^2: 10 ~ normal(0, 1)\nenergy F = E[x ~ mu] (|x|^2\n',
+  'type.flow': 'flow bad\nparticles mu in R^2: 10 ~ normal(0, 1)\nenergy F = E[x ~ mu] x\nscheme euler(step = 0.1, steps = 10)\n',
+  'warn.flow': 'flow warn\nlet unused = 3\nparticles mu in R^2: 10 ~ normal(0, 1)\nenergy F = E[x ~ mu] |x|^2 / 2\nscheme euler(step = 0.1, steps = 10)\nrecord every 5: F, inner\n',
+});
+
+/** Argument lists, each answered the same by both paths. */
+const CASES: string[][] = [
+  ...fs
+    .readdirSync(path.join(ROOT, 'specs'))
+    .filter((f) => f.endsWith('.flow'))
+    .sort()
+    .map((f) => ['check', `specs/${f}`]),
+  ['check', path.join(BAD, 'syntax.flow')],
+  ['check', path.join(BAD, 'type.flow')],
+  ['check', path.join(BAD, 'warn.flow')],
+  ['check', 'specs/no-such-file.flow'],
+  ['check', 'specs'],
+  ['check', 'specs/mmd-three-modes.flow', '--set', 'sigma=0.5'],
+  ['check', '--set=sigma=[1, 2]', 'specs/mmd-three-modes.flow'],
+  ['check', 'specs/mmd-three-modes.flow', '--set', 'nosuch=1'],
+  // the full command line's answers: usage errors, help
+  ['check', 'specs/mmd-three-modes.flow', '--set', 'sigma'],
+  ['check', 'specs/mmd-three-modes.flow', '--set', 'sigma=1e999'],
+  ['check', 'specs/mmd-three-modes.flow', '--set'],
+  ['check', 'specs/mmd-three-modes.flow', 'specs/mmd-stall.flow'],
+  ['check', 'specs/mmd-three-modes.flow', '--steps', '3'],
+  ['check'],
+  ['check', '--help'],
+  ['check', '-h'],
+];
+
+describe('flowc check from the bundle', () => {
+  it('answers every spec, error and argument list exactly as the full command line', async () => {
+    const pairs = await Promise.all(CASES.map(async (args) => [await flowcAsync(args), await flowcAsync(args, { FLOWC_START: 'full' })] as const));
+    pairs.forEach(([fast, full], i) => expect(fast, CASES[i].join(' ')).toEqual(full));
+    // the cases cover success, diagnostics (1) and usage errors (2)
+    expect(new Set(pairs.map(([f]) => f.code))).toEqual(new Set([0, 1, 2]));
+  }, 300_000);
+
+  it('runs check without loading the full command line, from a cache it wrote before', () => {
+    flowc(['check', 'specs/mmd-three-modes.flow']);
+    const r = flowc(['check', 'specs/mmd-three-modes.flow'], { env: { FLOWC_START: 'verbose' } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('flowc: check from check.cjs, code cache accepted\n');
+    // arguments it does not take go to commander, which the bundle does not contain
+    const help = flowc(['check', '--help'], { env: { FLOWC_START: 'verbose' } });
+    expect(help.stdout).toContain('Usage: flowc check [options] <spec>');
+    expect(fs.readFileSync(path.join(ROOT, 'dist', 'check.cjs'), 'utf8')).not.toMatch(/commander/);
+  });
+});
+
+describe('loadWithCodeCache (src/cli/fast-start.ts)', () => {
+  const bundleText = (value: number) => `exports.value = () => ${value};\n`;
+  /** A fresh process each time, as each `flowc check` is (V8 reuses a script compiled earlier in the same process and never reads the cache then). */
+  function loadInChild(bundle: string, dirs: string[]): { result: number; cache: string } {
+    const code = `import { loadWithCodeCache } from ${JSON.stringify(path.join(ROOT, 'dist', 'src', 'cli', 'fast-start.js'))};
+const [bundle, ...dirs] = process.argv.slice(1);
+process.stdout.write(JSON.stringify(loadWithCodeCache(bundle, (m) => m.value(), dirs)));`;
+    return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', code, bundle, ...dirs], { encoding: 'utf8' }));
+  }
+
+  it('writes a cache, accepts it, and rewrites one that V8 rejects', () => {
+    const dir = tempDir({ 'b.cjs': bundleText(41) });
+    const bundle = path.join(dir, 'b.cjs');
+    const run = () => loadInChild(bundle, [dir]);
+    expect(run()).toEqual({ result: 41, cache: 'written' });
+    expect(run()).toEqual({ result: 41, cache: 'accepted' });
+    const [cacheFile] = fs.readdirSync(dir).filter((f) => f.endsWith('.v8cache'));
+    fs.writeFileSync(path.join(dir, cacheFile), Buffer.alloc(64, 7));
+    expect(run()).toEqual({ result: 41, cache: 'rejected' });
+    expect(run()).toEqual({ result: 41, cache: 'accepted' });
+  });
+
+  it('never runs the cache of another bundle of the same length, and removes it', () => {
+    const dir = tempDir({ 'b.cjs': bundleText(41) });
+    const bundle = path.join(dir, 'b.cjs');
+    const run = () => loadInChild(bundle, [dir]);
+    expect(run().result).toBe(41);
+    fs.writeFileSync(bundle, bundleText(42));
+    expect(run()).toEqual({ result: 42, cache: 'written' });
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.v8cache'))).toHaveLength(1);
+  });
+
+  it('falls back to the next folder where the first cannot take a file, and runs without a cache where none can', () => {
+    const dir = tempDir({ 'b.cjs': bundleText(7), 'not-a-folder': 'x' });
+    const bundle = path.join(dir, 'b.cjs');
+    const blocked = path.join(dir, 'not-a-folder');
+    const second = path.join(dir, 'cache');
+    expect(loadInChild(bundle, [blocked, second])).toEqual({ result: 7, cache: 'written' });
+    expect(fs.readdirSync(second).filter((f) => f.endsWith('.v8cache'))).toHaveLength(1);
+    expect(loadInChild(bundle, [blocked, second]).cache).toBe('accepted');
+    expect(loadInChild(bundle, [blocked])).toEqual({ result: 7, cache: 'unwritable' });
+    expect(fs.readFileSync(blocked, 'utf8')).toBe('x');
+  });
+});
