@@ -60,10 +60,12 @@ if (mayLoadDawn && !process.env.FLOWC_DAWN_CHILD && process.env.FLOWC_DAWN_LOG !
   let code;
   if (argv[0] === 'check') {
     // check starts from one bundle with V8's code cache (src/cli/fast-start.ts); like every
-    // command but run, it ends on a signal that came while it loaded, and keeps the default action
+    // command but run, it ends on a signal that came while it loaded (one turn of the event loop
+    // lets a signal already delivered reach the handler), then gets the default action back
+    const { fastCheck } = await import(fileURLToPath(new URL('../dist/src/cli/fast-start.js', import.meta.url)));
+    await new Promise((resolve) => setImmediate(resolve));
     if (signals.early) process.exit(exitCode(signals.early));
     signals.detach();
-    const { fastCheck } = await import(fileURLToPath(new URL('../dist/src/cli/fast-start.js', import.meta.url)));
     code = fastCheck(argv);
   }
   if (code === undefined) {
