@@ -33,6 +33,13 @@ const handler = (sig) => {
   signals.early = sig;
 };
 signals.attach();
+// A reader that stops early (`flowc compile --emit wasm | head`) closes the pipe: the
+// rest of stdout is dropped and the command goes on (a run still writes its folder),
+// with no stack trace for the EPIPE
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  });
 // `ps` and `top` show flowc and its arguments; fuzz/interrupt-trials.ts also
 // reads it (/proc/PID/cmdline) to know that the handler above is in place
 // (a signal before that, in node's own start-up, meets the default action).

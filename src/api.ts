@@ -36,8 +36,8 @@ export interface FlowRun {
   result: RunResult;
   /** what ran; a gpu backend adds its mode, why it was chosen, and its kernels (describe()) */
   backend: { name: string; precision: string; threads: number } & Record<string, unknown>;
-  /** wall time per phase, milliseconds */
-  timings: { compile: number; inputs: number; setup: number; steps: number; record: number };
+  /** wall time per phase, milliseconds (kernels: generating and assembling the backend's kernels, starting its threads) */
+  timings: { compile: number; inputs: number; kernels: number; setup: number; steps: number; record: number };
   warnings: Diagnostic[];
   /** wall-clock start and end of the run (ISO 8601, UTC) */
   started?: string;
@@ -57,6 +57,7 @@ export async function runCompiled(compiled: Compiled, options: RunOptions = {}, 
   const initial = particles?.data ?? new Float64Array(0);
   const positions = js && threads > 1 ? sharedCopy(initial) : initial.slice();
   const inputs = performance.now() - t0;
+  const t1 = performance.now();
   const backend: Backend = options.gpu
     ? await openGpuBackend(compiled, measures, positions, options.gpu)
     : !js
@@ -64,6 +65,7 @@ export async function runCompiled(compiled: Compiled, options: RunOptions = {}, 
       : threads > 1
         ? new ParallelCpuBackend(compiled, measures, positions, threads)
         : new CpuBackend(compiled, measures, positions);
+  const kernels = performance.now() - t1;
   let result: RunResult;
   try {
     result = await simulate(compiled, measures, positions, backend, { ...options.loop, onStep: options.onStep });
@@ -77,7 +79,7 @@ export async function runCompiled(compiled: Compiled, options: RunOptions = {}, 
     measures,
     result,
     backend: { name: backend.name, precision: backend.precision, threads, ...backend.describe?.() },
-    timings: { compile: compileMs, inputs, ...result.timings },
+    timings: { compile: compileMs, inputs, kernels, ...result.timings },
     warnings: [...warnings, ...runWarnings],
     started,
     finished: new Date().toISOString(),

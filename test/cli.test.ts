@@ -3,7 +3,7 @@
 // compile --emit, golden and test, version and usage errors. No command may
 // print a stack trace.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -118,7 +118,7 @@ describe.concurrent('flowc run', () => {
       { name: 'mu', role: 'particles', points: 20, dim: 2, space: 'R^2', source: 'distribution' },
       { name: 'nu', role: 'sample', points: 30, dim: 2, space: 'R^2', source: 'distribution' },
     ]);
-    expect(Object.keys(run.timings_ms).sort()).toEqual(['compile', 'inputs', 'record', 'setup', 'steps', 'write']);
+    expect(Object.keys(run.timings_ms).sort()).toEqual(['compile', 'inputs', 'kernels', 'record', 'setup', 'steps', 'write']);
     expect(run.final).toEqual({ step: 40, t: 20, F: F[4], m: trace.rows[4][3] });
 
     // the summary: energy at start and end, steps, wall time per phase, where it wrote
@@ -126,7 +126,7 @@ describe.concurrent('flowc run', () => {
     expect(r.stdout).toContain('flowc small — a small flow');
     expect(r.stdout).toContain('mu: 20 points in R^2; metric W2, euler step 0.5, 40/40 steps');
     expect(r.stdout).toContain(`F          ${p6(F[0])} at step 0 → ${p6(F[4])} at step 40`);
-    expect(r.stdout).toMatch(/time {7}compile [\d.]+ m?s · inputs [\d.]+ m?s · setup [\d.]+ m?s · steps [\d.]+ m?s \([\d.]+ m?s\/step\) · record [\d.]+ m?s · write [\d.]+ m?s/);
+    expect(r.stdout).toMatch(/time {7}compile [\d.]+ m?s · inputs [\d.]+ m?s · kernels [\d.]+ m?s · setup [\d.]+ m?s · steps [\d.]+ m?s \([\d.]+ m?s\/step\) · record [\d.]+ m?s · write [\d.]+ m?s/);
     expect(r.stdout).toContain(`wrote      ${path.join('runs', 'small')}${path.sep}{trace.csv, mu.npy, run.json}`);
   });
 
@@ -375,5 +375,26 @@ describe.concurrent('version and usage errors', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain("expected cpu, cpu:js, gpu or gpu:MODE with MODE one of auto, webgpu, headlessgl, webasm, cpu; got 'tpu'");
+  });
+});
+
+describe('a reader that stops early (flowc ... | head)', () => {
+  /** Spawn flowc and close its stdout after the first chunk, as `head -1` does. */
+  const closedEarly = (args: string[], cwd: string) =>
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], { cwd });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.on('exit', (code, signal) => resolve({ code, signal, stderr }));
+    });
+
+  it('drops the rest of stdout without a stack trace, and a run still writes its folder', async () => {
+    const dir = tempDir();
+    const spec = path.join(path.dirname(BIN), '..', 'specs', 'mmd-three-modes.flow');
+    expect(await closedEarly(['compile', spec, '--emit', 'wasm'], dir)).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(await closedEarly(['run', spec, '--steps', '40', '--out', 'o'], dir)).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'o', 'run.json'), 'utf8')).status).toBe('ok');
+    expect(fs.readdirSync(path.join(dir, 'o')).sort()).toEqual(['mu.npy', 'nu.input.npy', 'run.json', 'trace.csv']);
   });
 });

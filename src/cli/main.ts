@@ -262,7 +262,7 @@ async function runSpec(spec: string, opts: RunCliOptions, signals: ReturnType<ty
       out(`  ${inner.kind === 'jko' ? 'jko inner' : 'dab CG   '}  ${(inner.total / run.result.steps).toFixed(1)} iterations/step on average, at most ${inner.max} (limit ${inner.limit}, tolerance ${inner.tolerance})\n`);
     if (rows.length) out(`  ${c.energy.name.padEnd(9)}  ${num(rows[0][2])} at step 0 → ${num(rows[rows.length - 1][2])} at step ${rows[rows.length - 1][0]}\n`);
     const perStep = run.result.steps ? ` (${ms(t.steps / run.result.steps)}/step)` : '';
-    out(`  time       compile ${ms(t.compile)} · inputs ${ms(t.inputs)} · setup ${ms(t.setup)} · steps ${ms(t.steps)}${perStep} · record ${ms(t.record)} · write ${ms(writeMs)}\n`);
+    out(`  time       compile ${ms(t.compile)} · inputs ${ms(t.inputs)} · kernels ${ms(t.kernels)} · setup ${ms(t.setup)} · steps ${ms(t.steps)}${perStep} · record ${ms(t.record)} · write ${ms(writeMs)}\n`);
     out(`  wrote      ${dir}${path.sep}{${files.join(', ')}}\n`);
     for (const f of figures) out(`  wrote      ${f.file}\n`);
   }

@@ -37,6 +37,7 @@ import { OPS } from './ops.js';
 import type { Layout } from './codegen-emit.js';
 import type { Plan, Stage } from './schedule.js';
 import { splat, type WasmCtx, type WasmReal } from './wasm-math.js';
+import { reuseLocals, WASM_MAX_LOCALS } from './wasm-locals.js';
 
 export { F32, F64, type WasmReal } from './wasm-math.js';
 
@@ -112,27 +113,61 @@ function operands(n: Node): readonly Node[] {
 export function splitPlan(roots: readonly Node[], v: number, freeVars: (n: Node) => ReadonlySet<number>): Node[] | null {
   if (roots.length <= SPLIT_MIN_BUFFERS) return null;
   const dep = (n: Node) => n.kind !== 'num' && freeVars(n).has(v);
-  const users = new Map<number, Set<number>>();
-  const nodes = new Map<number, Node>();
-  roots.forEach((root, b) => {
-    const stack = [root];
+  // the values that depend on the point, readers before their operands (reversed post-order)
+  const index = new Map<number, number>();
+  const nodes: Node[] = [];
+  for (const root of roots) {
+    if (!dep(root) || index.has(root.id)) continue;
+    index.set(root.id, -1);
+    const stack: { n: Node; next: number }[] = [{ n: root, next: 0 }];
     while (stack.length) {
-      const n = stack.pop()!;
-      if (!dep(n)) continue;
-      let u = users.get(n.id);
-      if (!u) users.set(n.id, (u = new Set()));
-      if (u.has(b)) continue;
-      u.add(b);
-      nodes.set(n.id, n);
-      stack.push(...operands(n));
+      const top = stack[stack.length - 1];
+      const ops = operands(top.n);
+      if (top.next < ops.length) {
+        const a = ops[top.next++];
+        if (dep(a) && !index.has(a.id)) {
+          index.set(a.id, -1);
+          stack.push({ n: a, next: 0 });
+        }
+      } else {
+        stack.pop();
+        index.set(top.n.id, nodes.length);
+        nodes.push(top.n);
+      }
+    }
+  }
+  nodes.reverse();
+  nodes.forEach((n, k) => index.set(n.id, k));
+  // the buffers whose summand reads each value (a bitset per value), pushed from readers to operands
+  const words = Math.ceil(roots.length / 32);
+  const sets = new Uint32Array(nodes.length * words);
+  roots.forEach((root, b) => {
+    const k = index.get(root.id);
+    if (k !== undefined) sets[k * words + (b >> 5)] |= 1 << (b & 31);
+  });
+  const users = new Map<number, number>();
+  nodes.forEach((n, k) => {
+    let count = 0;
+    for (let w = 0; w < words; w++) {
+      let x = sets[k * words + w];
+      while (x) {
+        x &= x - 1;
+        count++;
+      }
+    }
+    users.set(n.id, count);
+    for (const a of operands(n)) {
+      const ka = index.get(a.id);
+      if (ka !== undefined) for (let w = 0; w < words; w++) sets[ka * words + w] |= sets[k * words + w];
     }
   });
   const cost = (n: Node) => (n.kind === 'op' ? (OP_COST[n.op] ?? 1) : n.kind === 'expect' ? 1000 : n.kind === 'skip' ? 3 : 1);
+  /** the cost of computing n from the point's coordinates, counted up to just past CHEAP (all that is asked) */
   const coneCost = (n: Node): number => {
     let sum = 0;
     const seen = new Set<number>();
     const stack = [n];
-    while (stack.length) {
+    while (stack.length && sum <= CHEAP) {
       const m = stack.pop()!;
       if (!dep(m) || seen.has(m.id)) continue;
       seen.add(m.id);
@@ -142,16 +177,17 @@ export function splitPlan(roots: readonly Node[], v: number, freeVars: (n: Node)
     return sum;
   };
   // shared values read by a value of fewer buffers (every reader's buffers are among its operands'), or that are summands themselves
-  const frontier = new Set<number>();
-  for (const n of nodes.values()) {
+  const frontier = new Map<number, Node>();
+  const rootIds = new Set(roots.map((r) => r.id));
+  for (const n of nodes) {
     const u = users.get(n.id)!;
-    if (u.size >= 2 && roots.includes(n)) frontier.add(n.id);
+    if (u >= 2 && rootIds.has(n.id)) frontier.set(n.id, n);
     for (const a of operands(n)) {
       const ua = users.get(a.id);
-      if (ua && ua.size >= 2 && u.size < ua.size) frontier.add(a.id);
+      if (ua !== undefined && ua >= 2 && u < ua) frontier.set(a.id, a);
     }
   }
-  const stored = [...frontier].map((id) => nodes.get(id)!).filter((n) => coneCost(n) > CHEAP);
+  const stored = [...frontier.values()].filter((n) => coneCost(n) > CHEAP);
   return stored.length ? stored.sort((a, b) => a.id - b.id) : null;
 }
 
@@ -209,8 +245,13 @@ const get = (name: string) => `(local.get $${name})`;
 
 /** One stage as a WAT function exported under `name`. */
 /** How a module is generated: `split: false` keeps every reduction one loop (tests compare the two); `scratch.bytes` receives the scratch memory a thread needs; `labels` name the stages in comments. */
+/** Functions with more locals than this share them between temporaries (wasm-locals.ts); smaller ones keep one local per value, as tuned. */
+export const REUSE_LOCALS_ABOVE = 8192;
+
 export interface WasmModuleOptions {
   split?: boolean;
+  /** share locals between temporaries (wasm-locals.ts): by default only in functions with more than REUSE_LOCALS_ABOVE locals */
+  reuseLocals?: boolean;
   scratch?: { bytes: number };
   labels?: readonly string[];
 }
@@ -272,7 +313,8 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
     return { code: get(local), depth };
   };
 
-  const emit = (n: Node, chain: Scope[]): { code: string; depth: number } => {
+  /** One node, its operands emitted through emit() (each already placed when emit() drives: one level of recursion). */
+  const emitNode = (n: Node, chain: Scope[]): { code: string; depth: number } => {
     if (n.kind === 'num') return { code: splat(t, n.value), depth: 0 };
     for (let d = chain.length - 1; d >= 0; d--) {
       const hit = chain[d].memo.get(n.id);
@@ -351,20 +393,68 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
    * The operations and their operands are the same in any order.
    */
   const need = new Map<number, number>();
-  const needOf = (n: Node): number => {
-    if (n.kind === 'num' || n.kind === 'param') return 0;
-    const hit = need.get(n.id);
-    if (hit !== undefined) return hit;
-    const ks = operands(n).map(needOf).sort((a, b) => b - a);
-    const r = Math.max(1, ...ks.map((k, i) => k + i));
-    need.set(n.id, r);
-    return r;
+  const known = (n: Node) => n.kind === 'num' || n.kind === 'param' || need.has(n.id);
+  const needOf = (root: Node): number => {
+    // operands before the node, with an explicit stack (see emit)
+    const todo = [root];
+    while (todo.length) {
+      const n = todo[todo.length - 1];
+      if (known(n)) {
+        todo.pop();
+        continue;
+      }
+      const missing = operands(n).filter((o) => !known(o));
+      if (missing.length) {
+        todo.push(...missing);
+        continue;
+      }
+      todo.pop();
+      const ks = operands(n).map(needOf).sort((a, b) => b - a);
+      need.set(n.id, Math.max(1, ...ks.map((k, i) => k + i)));
+    }
+    return root.kind === 'num' || root.kind === 'param' ? 0 : need.get(root.id)!;
   };
+  /** The order in which emitAll emits operands: the one needing more first, then as written. */
+  const inOrder = (args: readonly Node[]) => args.map((_, i) => i).sort((a, b) => needOf(args[b]) - needOf(args[a]) || a - b);
   const emitAll = (args: readonly Node[], chain: Scope[]) => {
     const out: { code: string; depth: number }[] = new Array(args.length);
-    const order = args.map((_, i) => i).sort((a, b) => needOf(args[b]) - needOf(args[a]) || a - b);
-    for (const i of order) out[i] = emit(args[i], chain);
+    for (const i of inOrder(args)) out[i] = emit(args[i], chain);
     return out;
+  };
+
+  /** Whether emitNode returns n without emitting operands: a leaf, an inline loop (its body is emitted on its own chain) or a value already placed. */
+  const settled = (n: Node, chain: Scope[]): boolean => {
+    if (n.kind !== 'op' && n.kind !== 'skip') return true;
+    for (let d = chain.length - 1; d >= 0; d--) if (chain[d].memo.has(n.id) || chain[d].lazy?.has(n.id)) return true;
+    return false;
+  };
+  /**
+   * emitNode, with the operands emitted first, in emitAll's order, by an
+   * explicit stack: an expression is as deep as its longest chain of sums
+   * (|x - y|² in R^4096 is 4096 additions deep), deeper than recursion can
+   * go. Each node is emitted at the moment the recursion would emit it, so
+   * the text is the same.
+   */
+  const emit = (root: Node, chain: Scope[]): { code: string; depth: number } => {
+    const kids = (n: Node) => {
+      const ops = operands(n);
+      return n.kind === 'op' ? inOrder(ops).map((i) => ops[i]) : ops;
+    };
+    if (!settled(root, chain)) {
+      const stack = [{ n: root, kids: kids(root), next: 0 }];
+      while (stack.length) {
+        const top = stack[stack.length - 1];
+        if (top.next < top.kids.length) {
+          const kid = top.kids[top.next++];
+          if (settled(kid, chain)) emitNode(kid, chain);
+          else stack.push({ n: kid, kids: kids(kid), next: 0 });
+        } else {
+          stack.pop();
+          if (stack.length) emitNode(top.n, chain);
+        }
+      }
+    }
+    return emitNode(root, chain);
   };
 
   const normalise = (acc: string, n: string) => `(local.set $${acc} (${v}.div ${get(acc)} (${v}.splat (${s}.convert_i32_s ${n}))))`;
@@ -567,9 +657,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
   });
 
   const indent = (l: string) => '    ' + l;
-  return [
-    `(func $${name} (export "${name}") (param $i0 i32) (param $i1 i32) (param $out i32) (param $scr i32)`,
-    ...[...locals].map(([l, ty]) => `  (local $${l} ${ty})`),
+  const body = [
     ...preamble.map((l) => '  ' + l),
     ...pre.lines.map((l) => '  ' + l),
     `  (local.set $i ${get('i0')})`,
@@ -580,6 +668,14 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
     ...post.lines.map(indent),
     `    (local.set $i (i32.add ${get('i')} (i32.const 1)))`,
     `    (br $ol)))`,
+  ];
+  // every placed value has a local of its own; a large stage shares them (V8 takes at most 50,000)
+  const declared = options.reuseLocals ?? locals.size > REUSE_LOCALS_ABOVE ? reuseLocals(body, locals, (l) => /^[tm]\d+$/.test(l)) : locals;
+  if (declared.size > WASM_MAX_LOCALS) throw new RangeError(`too many locals: ${declared.size} in one function, WebAssembly's limit is ${WASM_MAX_LOCALS}`);
+  return [
+    `(func $${name} (export "${name}") (param $i0 i32) (param $i1 i32) (param $out i32) (param $scr i32)`,
+    ...[...declared].map(([l, ty]) => `  (local $${l} ${ty})`),
+    ...body,
     `)`,
   ].join('\n');
 }

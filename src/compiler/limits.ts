@@ -24,9 +24,9 @@ export function deepestSpan(root: unknown): { span?: Span; depth: number } {
   return best;
 }
 
-/** Whether `e` is the engine running out of stack or of array length (a spec too large for the compiler, not a bug in it). */
+/** Whether `e` is the engine running out of stack or of array length, or a function over WebAssembly's limit of locals (a spec too large for the compiler, not a bug in it). */
 export function isResourceLimit(e: unknown): e is RangeError {
-  return e instanceof RangeError && /call stack|array length|Invalid string length|Array buffer allocation/i.test(e.message);
+  return e instanceof RangeError && /call stack|array length|Invalid string length|Array buffer allocation|too many locals/i.test(e.message);
 }
 
 /** The diagnostic for a spec too large for a compiler stage. */

@@ -92,6 +92,8 @@ export interface WasmOptions {
   precision: 'float64' | 'float32';
   /** false: every reduction one loop, never split (codegen-wasm.ts splitPlan; for tests) */
   split?: boolean;
+  /** true: temporaries share locals in every stage, false: never (codegen-wasm.ts REUSE_LOCALS_ABOVE; for tests) */
+  reuseLocals?: boolean;
 }
 
 export class WasmCpuBackend implements Backend {
@@ -121,9 +123,9 @@ export class WasmCpuBackend implements Backend {
     const scratch = { bytes: 0 };
     let wat: string;
     try {
-      wat = generateWasmModule(stages, compiled.layout, real, { scratch, split: options.split });
+      wat = generateWasmModule(stages, compiled.layout, real, { scratch, split: options.split, reuseLocals: options.reuseLocals });
     } catch (e) {
-      // its emitter recurses along an expression: a sum of thousands of terms (|x - y|^2 in R^2000) runs it out of stack
+      // a function over WebAssembly's 50,000 locals even when temporaries share them
       if (isResourceLimit(e))
         throw new FlowError(error(compiled.ir.file, undefined, `this spec is too large for the WebAssembly code generator (${e.message}): run it with --backend cpu:js (generated JavaScript, float64)`));
       throw e;
