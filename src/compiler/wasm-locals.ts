@@ -24,29 +24,45 @@ interface Range {
   end: number;
 }
 
-/** The lines spanned by each `(loop` of the body: [first line, last line], innermost last in each line's list. */
-function loopsOf(lines: readonly string[]): { span: [number, number][]; at: number[][] } {
+/** The loops of the body: each one's first and last line and the loop around it (-1: none), and the innermost loop open at the start of each line. */
+function loopsOf(lines: readonly string[]): { span: [number, number][]; parent: number[]; inner: Int32Array } {
   const span: [number, number][] = [];
-  const at: number[][] = [];
+  const parent: number[] = [];
+  const inner = new Int32Array(lines.length);
   const open: { id: number; depth: number }[] = [];
   let depth = 0;
   lines.forEach((line, i) => {
-    at.push(open.map((o) => o.id));
+    inner[i] = open.length ? open[open.length - 1].id : -1;
     for (let k = 0; k < line.length; k++) {
-      const ch = line[k];
-      if (ch === '(') {
+      const ch = line.charCodeAt(k);
+      if (ch === 40 /* ( */) {
         if (line.startsWith('(loop', k)) {
+          parent.push(open.length ? open[open.length - 1].id : -1);
           open.push({ id: span.length, depth });
           span.push([i, i]);
         }
         depth++;
-      } else if (ch === ')') {
+      } else if (ch === 41 /* ) */) {
         depth--;
         while (open.length && open[open.length - 1].depth >= depth) span[open.pop()!.id][1] = i;
       }
     }
   });
-  return { span, at };
+  return { span, parent, inner };
+}
+
+const LOCAL_REF = '(local.';
+const isNameChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+
+/** Each `(local.get|set|tee $NAME` of a line: f(op's first letter, name). */
+function eachRef(line: string, f: (op: string, name: string) => void): void {
+  for (let k = line.indexOf(LOCAL_REF); k >= 0; k = line.indexOf(LOCAL_REF, k + 1)) {
+    const from = k + LOCAL_REF.length + 5; // past "get $"
+    if (line.charCodeAt(from - 1) !== 36 /* $ */) continue;
+    let end = from;
+    while (end < line.length && isNameChar(line.charCodeAt(end))) end++;
+    f(line[k + LOCAL_REF.length], line.slice(from, end));
+  }
 }
 
 /**
@@ -57,30 +73,39 @@ function loopsOf(lines: readonly string[]): { span: [number, number][]; at: numb
 export function reuseLocals(body: string[], locals: ReadonlyMap<string, string>, isTemp: (name: string) => boolean, prefix = 'r'): Map<string, string> {
   const sets = new Map<string, number[]>();
   const reads = new Map<string, number[]>();
-  const ref = /\(local\.(get|set|tee) \$([A-Za-z0-9_]+)/g;
-  body.forEach((line, i) => {
-    for (const m of line.matchAll(ref)) {
-      if (!isTemp(m[2]) || !locals.has(m[2])) continue;
-      const into = m[1] === 'get' ? reads : sets;
-      if (m[1] === 'tee') sets.set(m[2], [-1, -1]); // never a temporary
-      const list = into.get(m[2]);
+  body.forEach((line, i) =>
+    eachRef(line, (op, name) => {
+      if (!locals.has(name) || !isTemp(name)) return;
+      if (op === 't') sets.set(name, [-1, -1]); // teed: never a temporary
+      const into = op === 'g' ? reads : sets;
+      const list = into.get(name);
       if (list) list.push(i);
-      else into.set(m[2], [i]);
-    }
-  });
-  const { span, at } = loopsOf(body);
+      else into.set(name, [i]);
+    }),
+  );
+  const { span, parent, inner } = loopsOf(body);
+  /** the loops around a line, innermost first */
+  const around = (line: number) => {
+    const out: number[] = [];
+    for (let l = inner[line]; l >= 0; l = parent[l]) out.push(l);
+    return out;
+  };
   const ranges: Range[] = [];
   for (const [name, [set, ...more]] of sets) {
     const uses = reads.get(name) ?? [];
     if (more.length || set < 0 || uses.some((u) => u <= set)) continue;
     let start = set;
-    let end = Math.max(set, ...uses);
-    const defLoops = new Set(at[set]);
-    for (const u of uses)
-      for (const l of [...at[u].filter((l) => !defLoops.has(l)), ...at[set].filter((l) => !at[u].includes(l))]) {
+    let end = set;
+    for (const u of uses) {
+      end = Math.max(end, u);
+      if (inner[u] === inner[set]) continue;
+      // the loops around one of the set and this read but not the other
+      const [a, b] = [around(set), around(u)];
+      for (const l of [...a.filter((l) => !b.includes(l)), ...b.filter((l) => !a.includes(l))]) {
         start = Math.min(start, span[l][0]);
         end = Math.max(end, span[l][1]);
       }
+    }
     ranges.push({ name, type: locals.get(name)!, start, end });
   }
   ranges.sort((a, b) => a.start - b.start);
@@ -135,7 +160,8 @@ export function reuseLocals(body: string[], locals: ReadonlyMap<string, string>,
   }
   if (shared.some((s) => locals.has(s.name))) throw new Error(`internal: the shared locals' prefix '${prefix}' is taken`);
 
-  for (let i = 0; i < body.length; i++) if (body[i].includes('$')) body[i] = body[i].replace(ref, (m, op: string, name: string) => (rename.has(name) ? `(local.${op} $${rename.get(name)}` : m));
+  const ref = /\(local\.(get|set|tee) \$([A-Za-z0-9_]+)/g;
+  for (let i = 0; i < body.length; i++) if (body[i].includes(LOCAL_REF)) body[i] = body[i].replace(ref, (m, op: string, name: string) => (rename.has(name) ? `(local.${op} $${rename.get(name)}` : m));
   const out = new Map([...locals].filter(([name]) => !rename.has(name)));
   for (const s of shared) out.set(s.name, s.type);
   return out;
