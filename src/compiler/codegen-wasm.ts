@@ -93,6 +93,11 @@ function interleave(copies: string[][]): string[] {
   return out;
 }
 
+/** target.push(...items) without passing each item as an argument: a stage in R^4096 has more lines than a call takes */
+function append(target: string[], items: readonly string[]): void {
+  for (const x of items) target.push(x);
+}
+
 /** The operands of a node as the emitter reads them (`a + -b` is one subtraction; an inline loop is opaque). */
 function operands(n: Node): readonly Node[] {
   if (n.kind === 'op') return n.op === 'add' && n.args[1].kind === 'op' && n.args[1].op === 'neg' ? [n.args[0], n.args[1].args[0]] : n.args;
@@ -474,7 +479,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
     const body = emit(n.body, [...chain.slice(0, depth + 1), loop]);
     const w = weightOf(m, bind);
     const size = count(slotOf(m));
-    chain[depth].lines.push(
+    append(chain[depth].lines, [
       `(local.set $${acc} ${zero})`,
       `(local.set $${index} (i32.const 0))`,
       `(block $e${k} (loop $c${k}`,
@@ -485,7 +490,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       `  (local.set $${index} (i32.add ${get(index)} (i32.const 1)))`,
       `  (br $c${k})))`,
       ...(w ? [] : [normalise(acc, size)]),
-    );
+    ]);
     chain[depth].memo.set(n.id, get(acc));
     return { code: get(acc), depth };
   };
@@ -554,7 +559,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       const vb = lanes * bytes;
       const copies = Array.from({ length: SINGLE_UNROLL }, (_, u) => body(all, undefined, u * vb));
       const zip = interleave(copies.map((c) => c.lines));
-      whole.push(
+      append(whole, [
         `(local.set $j (i32.const 0))`,
         ...(SINGLE_UNROLL > 1
           ? [
@@ -574,7 +579,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
         ...add(all, one.codes, false).map((l) => '  ' + l),
         `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
         `  (br $rl${k})))`,
-      );
+      ]);
     } else {
       // blocks of whole groups of UNROLL vectors: the shared values of a
       // block into scratch, UNROLL vectors at a time (independent chains: the
@@ -611,7 +616,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
         groups.push(pass(`g${k}_${g}`, lanes, [...b.lines, ...add(which, b.codes, false)]));
       }
       const one = body(all);
-      whole.push(
+      append(whole, [
         `(local.set $je (i32.and ${size} (i32.const ${-UNROLL * lanes})))`,
         `(local.set $j0 (i32.const 0))`,
         `(block $bd${k} (loop $bl${k}`,
@@ -629,10 +634,10 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
         ...add(all, one.codes, false).map((l) => '  ' + l),
         `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
         `  (br $rl${k})))`,
-      );
+      ]);
     }
     const last = body(all);
-    outer.lines.push(
+    append(outer.lines, [
       ...r.buffers.flatMap((b) => [`(local.set $a${b} ${zero})`, ...(wide ? [`(local.set $h${b} ${zero})`] : [])]),
       ...whole,
       `(if (i32.lt_s ${get('j')} ${size}) (then`,
@@ -643,7 +648,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
       `))`,
       ...r.buffers.map(total),
       ...(w || wide ? [] : r.buffers.map((b) => normalise(`a${b}`, size))),
-    );
+    ]);
   }
   const post = scope();
   post.accs = new Map(stage.reductions.flatMap((r) => r.buffers.map((b) => [b, get(`a${b}`)] as [number, string])));
