@@ -3,9 +3,10 @@
 // touches all alike, ROUNDS times each (default 20):
 //
 //   node          `node -e 0`: the floor, Node's own start-up
-//   check         `flowc check SPEC`: the bundle dist/check.cjs with its code cache
+//   check         `flowc check SPEC`: the bundle dist/front.cjs with its code cache
 //   check_full    the same with FLOWC_START=full: the whole command line (commander, every module)
-//   compile       `flowc compile SPEC`: the summary, through the whole command line
+//   compile       `flowc compile SPEC`: the summary, from the same bundle
+//   compile_ir    `flowc compile SPEC --emit ir-text`: through the whole command line
 //
 // Each command runs under bash's `time`, which reports the child's wall
 // time and CPU time (user + system). Prints one JSON document: median, min
@@ -29,6 +30,7 @@ const commands = {
   check: `${q(process.execPath)} ${q(bin)} check ${q(spec)}`,
   check_full: `FLOWC_START=full ${q(process.execPath)} ${q(bin)} check ${q(spec)}`,
   compile: `${q(process.execPath)} ${q(bin)} compile ${q(spec)}`,
+  compile_ir: `${q(process.execPath)} ${q(bin)} compile ${q(spec)} --emit ir-text`,
 };
 
 /** One run under bash's `time`: [wall, cpu] in seconds. */
@@ -46,7 +48,7 @@ const stats = (xs) => {
 };
 
 const load_before = os.loadavg();
-timed(commands.check); // writes the code cache if this build has none yet
+timed(commands.check); // writes the code cache if this build has none yet (npm run build writes it)
 const samples = Object.fromEntries(Object.keys(commands).map((k) => [k, { wall: [], cpu: [] }]));
 for (let i = 0; i < rounds; i++) {
   for (const [name, command] of Object.entries(commands)) {

@@ -65,15 +65,15 @@ if (mayLoadDawn && !process.env.FLOWC_DAWN_CHILD && process.env.FLOWC_DAWN_LOG !
 } else {
   if (process.env.FLOWC_DAWN_CHILD) (await dawnStderr()).childSide();
   let code;
-  if (argv[0] === 'check') {
-    // check starts from one bundle with V8's code cache (src/cli/fast-start.ts); like every
-    // command but run, it ends on a signal that came while it loaded (one turn of the event loop
-    // lets a signal already delivered reach the handler), then gets the default action back
-    const { fastCheck } = await import(fileURLToPath(new URL('../dist/src/cli/fast-start.js', import.meta.url)));
+  if (argv[0] === 'check' || argv[0] === 'compile') {
+    // check and compile start from one bundle with V8's code cache (src/cli/fast-start.ts); like
+    // every command but run, they end on a signal that came while they loaded (one turn of the event
+    // loop lets a signal already delivered reach the handler), then get the default action back
+    const { fastFront } = await import(fileURLToPath(new URL('../dist/src/cli/fast-start.js', import.meta.url)));
     await new Promise((resolve) => setImmediate(resolve));
     if (signals.early) process.exit(exitCode(signals.early));
     signals.detach();
-    code = fastCheck(argv);
+    code = fastFront(argv);
   }
   if (code === undefined) {
     const { main: run } = await import(main);

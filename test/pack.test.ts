@@ -51,7 +51,7 @@ describe('npm pack, then a global install from the tarball', () => {
     expect(packed.code, packed.stderr).toBe(0);
     const [info] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     const files = info.files.map((f) => f.path);
-    for (const f of ['bin/flowc.js', 'dist/src/cli/main.js', 'dist/check.cjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'package.json', 'README.md', 'docs/language.md'])
+    for (const f of ['bin/flowc.js', 'dist/src/cli/main.js', 'dist/front.cjs', 'dist/src/index.js', 'dist/src/index.d.ts', 'package.json', 'README.md', 'docs/language.md'])
       expect(files, f).toContain(f);
     for (const prefix of ['test/', 'bench/', '.ci/', 'src/', 'scripts/', 'node_modules/'])
       expect(files.filter((f) => f.startsWith(prefix)), prefix).toEqual([]);
@@ -76,7 +76,7 @@ describe('npm pack, then a global install from the tarball', () => {
     expect(files.filter((f) => f.endsWith('.v8cache'))).toEqual([]);
     const checks = [1, 2].map(() => spawnSync(path.join(prefix, 'bin', 'flowc'), ['check', 'outside.flow'], { cwd: dir, encoding: 'utf8', env: { ...env, FLOWC_START: 'verbose' } }));
     expect(checks.map((c) => c.stdout)).toEqual(['outside.flow: ok (mu: 30 × 2, nu: 20 × 2)\n', 'outside.flow: ok (mu: 30 × 2, nu: 20 × 2)\n']);
-    expect(checks.map((c) => c.stderr)).toEqual(['flowc: check from check.cjs, code cache written\n', 'flowc: check from check.cjs, code cache accepted\n']);
+    expect(checks.map((c) => c.stderr)).toEqual(['flowc: check from front.cjs, code cache written\n', 'flowc: check from front.cjs, code cache accepted\n']);
 
     const gpu = flowc(['run', 'outside.flow', '--force', '--backend', 'gpu']);
     expect(gpu.status).toBe(1);

@@ -1,8 +1,9 @@
-// The start-up path of `flowc check`. Loading the whole command line (about
-// 60 ES modules, commander, chevrotain) and compiling their JavaScript took
-// most of check's 0.3-0.4 s on a quiet machine; Node 20 has no compile cache
-// for ES modules. So `npm run build` also bundles src/cli/check.ts (the front
-// end only) into one CommonJS file, dist/check.cjs (scripts/bundle-check.mjs),
+// The start-up path of `flowc check` and `flowc compile` (summary). Loading
+// the whole command line (about 60 ES modules, commander, chevrotain) and
+// compiling their JavaScript took most of check's 0.3-0.4 s on a quiet
+// machine; Node 20 has no compile cache for ES modules. So `npm run build`
+// also bundles src/cli/front-commands.ts (the front end only) into one
+// CommonJS file, dist/front.cjs (scripts/bundle-front.mjs),
 // and this loader runs it through vm.Script with V8's code cache: the
 // functions compiled by the first check are stored and reused by the next
 // ones. Measured by bench/start-up.js.
@@ -12,7 +13,7 @@
 // source's length), written atomically (rename), next to the bundle or,
 // where that folder is read-only (a global install), in ~/.cache/flowc. A
 // missing, stale or rejected cache only costs time; a missing bundle sends
-// check to the full command line.
+// the command to the full command line.
 
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -22,8 +23,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
 
-/** dist/check.cjs, beside dist/src/ */
-export const CHECK_BUNDLE = fileURLToPath(new URL('../../check.cjs', import.meta.url));
+/** dist/front.cjs, beside dist/src/ */
+export const FRONT_BUNDLE = fileURLToPath(new URL('../../front.cjs', import.meta.url));
 
 export type CacheState = 'accepted' | 'written' | 'rejected' | 'unwritable';
 
@@ -83,14 +84,14 @@ function writeCache(dir: string, name: string, data: Buffer, bundleName: string)
 }
 
 /**
- * `flowc check ...` from the bundle: the exit code, or undefined when the
- * bundle is absent (only `tsc` was run) or the arguments need the full
- * command line (help, usage errors). FLOWC_START=full skips this path;
- * FLOWC_START=verbose says on stderr what the cache did.
+ * `flowc check ...` or `flowc compile ...` from the bundle: the exit code, or
+ * undefined when the bundle is absent (only `tsc` was run) or the arguments
+ * need the full command line (--emit, help, usage errors). FLOWC_START=full
+ * skips this path; FLOWC_START=verbose says on stderr what the cache did.
  */
-export function fastCheck(argv: string[]): number | undefined {
-  if (process.env.FLOWC_START === 'full' || !fs.existsSync(CHECK_BUNDLE)) return undefined;
-  const { result, cache } = loadWithCodeCache(CHECK_BUNDLE, (m: { runCheck(argv: string[]): number | undefined }) => m.runCheck(argv));
-  if (process.env.FLOWC_START === 'verbose') process.stderr.write(`flowc: check from ${path.basename(CHECK_BUNDLE)}, code cache ${cache}\n`);
+export function fastFront(argv: string[]): number | undefined {
+  if (process.env.FLOWC_START === 'full' || !fs.existsSync(FRONT_BUNDLE)) return undefined;
+  const { result, cache } = loadWithCodeCache(FRONT_BUNDLE, (m: { runFrontCommand(argv: string[]): number | undefined }) => m.runFrontCommand(argv));
+  if (process.env.FLOWC_START === 'verbose') process.stderr.write(`flowc: ${argv[0]} from ${path.basename(FRONT_BUNDLE)}, code cache ${cache}\n`);
   return result;
 }

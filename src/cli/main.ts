@@ -8,7 +8,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { FlowRun } from '../api.js';
 import { compileFile, compileOrThrow, prepareInputs } from '../front.js';
 import { FlowError, type Diagnostic } from '../compiler/diagnostics.js';
-import { cmdCheck, failure, parseSet, report } from './check.js';
+import { cmdCheck, cmdCompileSummary, failure, parseSet, report } from './front-commands.js';
 import { PARALLEL_MIN_PARTICLES } from '../runtime/backend-cpu-parallel.js';
 import { error } from '../compiler/diagnostics.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../runtime/checkpoint.js';
@@ -23,7 +23,6 @@ import { gpuRequest, parseBackend } from './backend-option.js';
 import { initSpec } from './init.js';
 import type { PlotOptions } from '../draw/plot.js';
 import { createProgress } from './progress.js';
-import { compileSummary } from './compile-summary.js';
 import { parseGrid, parseSeeds } from '../study/sweep.js';
 
 /** An argument parser's error as commander's (a usage error, exit 2). */
@@ -289,13 +288,10 @@ async function cmdCompile(spec: string, opts: { emit?: string; set: Record<strin
     report(r.diagnostics);
     return r.diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
   }
+  if (opts.emit === undefined) return cmdCompileSummary(spec, opts);
   const r = compileFile(spec, { set: opts.set });
   if (!r.compiled || r.diagnostics.some((d) => d.severity === 'error')) throw new FlowError(r.diagnostics);
   const c = r.compiled;
-  if (opts.emit === undefined) {
-    out(compileSummary(c, r.timings));
-    return 0;
-  }
   const { irJson, irText, kernelsText, planText, validateIr } = await import('../compiler/emit.js');
   switch (opts.emit) {
     case 'ir': {

@@ -1,12 +1,15 @@
-// `flowc check`, and what every command shares for its diagnostics: report()
-// prints them with the source line, failure() turns an exception into the
-// exit code. This file imports only the front end (parser, compiler, data
-// loading), so that it can also be built on its own into dist/check.cjs, the
-// start-up path of `flowc check` (src/cli/fast-start.ts, docs/decisions.md
-// "How fast does check start?"); src/cli/main.ts uses the same functions.
+// The commands that need only the front end: `flowc check` and `flowc
+// compile`'s summary; and what every command shares for its diagnostics:
+// report() prints them with the source line, failure() turns an exception
+// into the exit code. This file imports only the front end (parser,
+// compiler, data loading), so that it can also be built on its own into
+// dist/front.cjs, the start-up path of these commands (src/cli/fast-start.ts,
+// docs/decisions.md "How fast does check start?"); src/cli/main.ts uses the
+// same functions.
 
 import fs from 'node:fs';
-import { compileOrThrow, prepareInputs } from '../front.js';
+import { compileFile, compileOrThrow, prepareInputs } from '../front.js';
+import { compileSummary } from './compile-summary.js';
 import { FlowError, formatDiagnostic, type Diagnostic } from '../compiler/diagnostics.js';
 
 const out = (s: string) => process.stdout.write(s);
@@ -61,14 +64,23 @@ export function cmdCheck(spec: string, opts: { set: Record<string, number[]> }):
   return 0;
 }
 
+/** `flowc compile SPEC` without --emit: the short summary (measures, programs, stages, time per compiler stage). */
+export function cmdCompileSummary(spec: string, opts: { set: Record<string, number[]> }): number {
+  const r = compileFile(spec, { set: opts.set });
+  if (!r.compiled || r.diagnostics.some((d) => d.severity === 'error')) throw new FlowError(r.diagnostics);
+  out(compileSummary(r.compiled, r.timings));
+  return 0;
+}
+
 /**
- * `check SPEC [--set NAME=VALUE]...` as the full command line would run it,
- * or undefined for any other arguments (help, an unknown option, a bad
- * --set, two specs): the full command line (commander) answers those, with
- * its usage errors.
+ * `check SPEC [--set NAME=VALUE]...` or `compile SPEC [--set NAME=VALUE]...
+ * [--timings]` as the full command line would run them, or undefined for any
+ * other arguments (--emit, help, an unknown option, a bad --set, two specs):
+ * the full command line (commander) answers those, with its usage errors.
  */
-export function checkArgv(argv: string[]): { spec: string; set: Record<string, number[]> } | undefined {
-  if (argv[0] !== 'check') return undefined;
+export function frontArgv(argv: string[]): { command: 'check' | 'compile'; spec: string; set: Record<string, number[]> } | undefined {
+  const command = argv[0];
+  if (command !== 'check' && command !== 'compile') return undefined;
   let spec: string | undefined;
   let set: Record<string, number[]> = {};
   for (let i = 1; i < argv.length; i++) {
@@ -80,18 +92,19 @@ export function checkArgv(argv: string[]): { spec: string; set: Record<string, n
       } catch {
         return undefined;
       }
-    } else if (a === '--set' || a.startsWith('-') || spec !== undefined) return undefined;
+    } else if (command === 'compile' && a === '--timings') continue; // the summary has the compiler's times already
+    else if (a === '--set' || a.startsWith('-') || spec !== undefined) return undefined;
     else spec = a;
   }
-  return spec === undefined ? undefined : { spec, set };
+  return spec === undefined ? undefined : { command, spec, set };
 }
 
-/** The whole of `flowc check` on the start-up path: the exit code, or undefined when the full command line must answer. */
-export function runCheck(argv: string[]): number | undefined {
-  const args = checkArgv(argv);
+/** A front-end command on the start-up path: the exit code, or undefined when the full command line must answer. */
+export function runFrontCommand(argv: string[]): number | undefined {
+  const args = frontArgv(argv);
   if (!args) return undefined;
   try {
-    return cmdCheck(args.spec, { set: args.set });
+    return (args.command === 'check' ? cmdCheck : cmdCompileSummary)(args.spec, { set: args.set });
   } catch (e) {
     return failure(e);
   }
