@@ -77,6 +77,10 @@ describe('npm pack, then a global install from the tarball', () => {
     const checks = [1, 2].map(() => spawnSync(path.join(prefix, 'bin', 'flowc'), ['check', 'outside.flow'], { cwd: dir, encoding: 'utf8', env: { ...env, FLOWC_START: 'verbose' } }));
     expect(checks.map((c) => c.stdout)).toEqual(['outside.flow: ok (mu: 30 × 2, nu: 20 × 2)\n', 'outside.flow: ok (mu: 30 × 2, nu: 20 × 2)\n']);
     expect(checks.map((c) => c.stderr)).toEqual(['flowc: check from front.cjs, code cache written\n', 'flowc: check from front.cjs, code cache accepted\n']);
+    // a damaged bundle: the whole command line answers, the same
+    fs.writeFileSync(path.join(home, 'dist', 'front.cjs'), 'this is not JavaScript (');
+    const damaged = spawnSync(path.join(prefix, 'bin', 'flowc'), ['check', 'outside.flow'], { cwd: dir, encoding: 'utf8', env: { ...env, FLOWC_START: 'verbose' } });
+    expect([damaged.status, damaged.stdout, damaged.stderr]).toEqual([0, checks[0].stdout, '']);
 
     const gpu = flowc(['run', 'outside.flow', '--force', '--backend', 'gpu']);
     expect(gpu.status).toBe(1);

@@ -58,7 +58,12 @@ export function loadWithCodeCache<T, R>(bundle: string, after: (exports: T) => R
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, path.dirname(bundle));
   const result = after(module.exports);
   if (cached && !script.cachedDataRejected) return { result, cache: 'accepted' };
-  const data = script.createCachedData();
+  let data: Buffer;
+  try {
+    data = script.createCachedData();
+  } catch {
+    return { result, cache: 'unwritable' };
+  }
   for (const dir of dirs) if (writeCache(dir, name, data, path.basename(bundle))) return { result, cache: cached ? 'rejected' : 'written' };
   return { result, cache: 'unwritable' };
 }
@@ -79,7 +84,11 @@ function writeCache(dir: string, name: string, data: Buffer, bundleName: string)
     return false;
   }
   // the caches of other builds or node versions are of no more use
-  for (const f of fs.readdirSync(dir)) if (f !== name && f.startsWith(`${bundleName}.`) && f.endsWith('.v8cache')) fs.rmSync(path.join(dir, f), { force: true });
+  try {
+    for (const f of fs.readdirSync(dir)) if (f !== name && f.startsWith(`${bundleName}.`) && f.endsWith('.v8cache')) fs.rmSync(path.join(dir, f), { force: true });
+  } catch {
+    // left for the next build
+  }
   return true;
 }
 
@@ -91,7 +100,17 @@ function writeCache(dir: string, name: string, data: Buffer, bundleName: string)
  */
 export function fastFront(argv: string[]): number | undefined {
   if (process.env.FLOWC_START === 'full' || !fs.existsSync(FRONT_BUNDLE)) return undefined;
-  const { result, cache } = loadWithCodeCache(FRONT_BUNDLE, (m: { runFrontCommand(argv: string[]): number | undefined }) => m.runFrontCommand(argv));
+  let ran = false;
+  let loaded: ReturnType<typeof loadWithCodeCache<unknown, number | undefined>>;
+  try {
+    loaded = loadWithCodeCache(FRONT_BUNDLE, (m: { runFrontCommand(argv: string[]): number | undefined }) => ((ran = true), m.runFrontCommand(argv)));
+  } catch (e) {
+    // a bundle that does not load (damaged, or from another flowc): the full command line answers
+    if (ran) throw e;
+    if (process.env.FLOWC_DEBUG) process.stderr.write(`flowc: ${path.basename(FRONT_BUNDLE)} did not load: ${(e as Error).message}\n`);
+    return undefined;
+  }
+  const { result, cache } = loaded;
   if (process.env.FLOWC_START === 'verbose') process.stderr.write(`flowc: ${argv[0]} from ${path.basename(FRONT_BUNDLE)}, code cache ${cache}\n`);
   return result;
 }
