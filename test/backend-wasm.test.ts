@@ -38,6 +38,36 @@ const same = (a: FlowRun, b: FlowRun) => {
   expect(Array.from(b.result.positions)).toEqual(Array.from(a.result.positions));
 };
 
+type Compiled = NonNullable<ReturnType<typeof compile>['compiled']>;
+const particlesOf = (c: Compiled) => loadMeasures(c.ir).measures.find((m) => m.name === c.ir.particles)!.data;
+
+/** The particles' velocity at the start from cpu:js, the float64 reference. */
+function jsVelocity(c: Compiled): Float64Array {
+  const { measures } = loadMeasures(c.ir);
+  const x = particlesOf(c);
+  const js = new CpuBackend(c, measures, x.slice());
+  js.setup();
+  const v = new Float64Array(x.length);
+  js.velocity(v);
+  return v;
+}
+
+/** The same from the WebAssembly backend; `check` looks at the backend before it is disposed. */
+async function wasmVelocity(c: Compiled, options: Parameters<typeof WasmCpuBackend.open>[3], check?: (w: WasmCpuBackend) => void): Promise<Float64Array> {
+  const { measures } = loadMeasures(c.ir);
+  const x = particlesOf(c);
+  const w = await WasmCpuBackend.open(c, measures, x.slice(), options);
+  try {
+    await w.setup();
+    const v = new Float64Array(x.length);
+    await w.velocity(v);
+    check?.(w);
+    return v;
+  } finally {
+    await w.dispose();
+  }
+}
+
 describe.each(SPECS)('the wasm cpu backend on %s', (spec) => {
   it('matches cpu:js in float64, bit for bit on 1, 2 and 3 threads, and within the float32 tolerance in float32', async () => {
     const js = await runFile(spec, { steps: STEPS, threads: 1, kernels: 'js' });
@@ -68,20 +98,10 @@ energy F = E[u ~ mu, v ~ mu] E[x ~ data] (tanh(dot(u, x)) * tanh(dot(v, x)) + |u
 scheme euler(step = 0.1, steps = 1)
 `;
     const c = compile(source, { file: path.join(ROOT, 'nested.flow') }).compiled!;
-    const { measures } = loadMeasures(c.ir);
-    const x = measures.find((m) => m.name === 'mu')!.data;
-    const js = new CpuBackend(c, measures, x.slice());
-    js.setup();
-    const vj = new Float64Array(x.length);
-    js.velocity(vj);
+    const vj = jsVelocity(c);
     for (const threads of [1, 2]) {
-      const w = await WasmCpuBackend.open(c, measures, x.slice(), { threads, precision: 'float64' });
-      await w.setup();
-      const vw = new Float64Array(x.length);
-      await w.velocity(vw);
-      expect(String(w.describe().scalar_nested_loops)).toMatch(/^\d+ stages? keeps? a nested expectation/);
+      const vw = await wasmVelocity(c, { threads, precision: 'float64' }, (w) => expect(String(w.describe().scalar_nested_loops)).toMatch(/^\d+ stages? keeps? a nested expectation/));
       expect(relErr(vw, vj)).toBeLessThanOrEqual(1e-12);
-      await w.dispose();
     }
   });
 });
@@ -99,32 +119,13 @@ kernel k(x, y) = exp(-|x - y|^2 / (2 * sigma^2))
 energy F = ${energy}
 scheme euler(step = 0.5, steps = 1)
 `;
-  const velocity = async (c: NonNullable<ReturnType<typeof compile>['compiled']>, options: Parameters<typeof WasmCpuBackend.open>[3]) => {
-    const { measures } = loadMeasures(c.ir);
-    const x = measures.find((m) => m.name === 'mu')!.data;
-    const w = await WasmCpuBackend.open(c, measures, x.slice(), options);
-    await w.setup();
-    const v = new Float64Array(x.length);
-    await w.velocity(v);
-    await w.dispose();
-    return v;
-  };
-
   it.each(['1/2 * mmd2(mu, nu; k)', '1/2 * mmd2u(mu, nu; k)'])('%s: the same bits as one loop, on 1 and 3 threads, in both precisions, and cpu:js to rounding', async (energy) => {
     const c = compile(spec(energy), { file: path.join(ROOT, 'split.flow') }).compiled!;
     expect(wasmText(c.plan, c.layout, F64)).toContain('(v128.store offset=');
     for (const precision of ['float64', 'float32'] as const) {
-      const one = await velocity(c, { threads: 1, precision, split: false });
-      for (const threads of [1, 3]) expect(Array.from(await velocity(c, { threads, precision }))).toEqual(Array.from(one));
-      if (precision === 'float64') {
-        const { measures } = loadMeasures(c.ir);
-        const x = measures.find((m) => m.name === 'mu')!.data;
-        const js = new CpuBackend(c, measures, x.slice());
-        js.setup();
-        const vj = new Float64Array(x.length);
-        js.velocity(vj);
-        expect(relErr(one, vj)).toBeLessThanOrEqual(1e-12);
-      }
+      const one = await wasmVelocity(c, { threads: 1, precision, split: false });
+      for (const threads of [1, 3]) expect(Array.from(await wasmVelocity(c, { threads, precision }))).toEqual(Array.from(one));
+      if (precision === 'float64') expect(relErr(one, jsVelocity(c))).toBeLessThanOrEqual(1e-12);
     }
   });
 
@@ -148,19 +149,8 @@ describe('temporaries sharing locals (wasm-locals.ts)', () => {
       expect(declared(shared)).toBeLessThan(declared(own));
       expect(WebAssembly.Module.exports(await assemble(shared))).toHaveLength(stages.length);
     }
-    const { measures } = loadMeasures(c.ir);
-    const x = measures.find((m) => m.name === c.ir.particles)!.data;
     for (const precision of ['float64', 'float32'] as const) {
-      const [own, shared] = await Promise.all(
-        [false, true].map(async (reuseLocals) => {
-          const w = await WasmCpuBackend.open(c, measures, x.slice(), { threads: 1, precision, reuseLocals });
-          await w.setup();
-          const v = new Float64Array(x.length);
-          await w.velocity(v);
-          await w.dispose();
-          return Array.from(v);
-        }),
-      );
+      const [own, shared] = await Promise.all([false, true].map(async (reuseLocals) => Array.from(await wasmVelocity(c, { threads: 1, precision, reuseLocals }))));
       expect(shared).toEqual(own);
     }
   });

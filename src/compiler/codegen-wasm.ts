@@ -550,6 +550,16 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
         ? `(i64x2.lt_s (v128.const i64x2 0 1) (i64x2.splat (i64.extend_i32_s (i32.sub ${size} ${get('j')}))))`
         : `(i32x4.lt_s (v128.const i32x4 0 1 2 3) (i32x4.splat (i32.sub ${size} ${get('j')})))`;
     const all = r.buffers.map((_, i) => i);
+    /** the loop over the whole vectors left, one at a time, with the summands of `one` (a body of every buffer) */
+    const vectorLoop = (one: ReturnType<typeof body>) => [
+      `(block $rd${k} (loop $rl${k}`,
+      `  (br_if $rd${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}))`,
+      `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
+      ...one.lines.map((l) => '  ' + l),
+      ...add(all, one.codes, false).map((l) => '  ' + l),
+      `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
+      `  (br $rl${k})))`,
+    ];
     const stored = options.split === false ? null : splitPlan(bodies, r.v, freeVars);
     const whole: string[] = [];
     if (!stored) {
@@ -572,13 +582,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
               `  (br $ul${k})))`,
             ]
           : []),
-        `(block $rd${k} (loop $rl${k}`,
-        `  (br_if $rd${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}))`,
-        `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
-        ...one.lines.map((l) => '  ' + l),
-        ...add(all, one.codes, false).map((l) => '  ' + l),
-        `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
-        `  (br $rl${k})))`,
+        ...vectorLoop(one),
       ]);
     } else {
       // blocks of whole groups of UNROLL vectors: the shared values of a
@@ -627,13 +631,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
         `  (local.set $j0 ${get('j1')})`,
         `  (br $bl${k})))`,
         `(local.set $j ${get('je')})`,
-        `(block $rd${k} (loop $rl${k}`,
-        `  (br_if $rd${k} (i32.gt_s (i32.add ${get('j')} (i32.const ${lanes})) ${size}))`,
-        `  (local.set $jb (i32.mul ${get('j')} (i32.const ${bytes})))`,
-        ...one.lines.map((l) => '  ' + l),
-        ...add(all, one.codes, false).map((l) => '  ' + l),
-        `  (local.set $j (i32.add ${get('j')} (i32.const ${lanes})))`,
-        `  (br $rl${k})))`,
+        ...vectorLoop(one),
       ]);
     }
     const last = body(all);
