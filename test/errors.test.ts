@@ -15,12 +15,11 @@
 // then read every changed .expected file (git diff test/errors) before
 // committing: they are the reviewed wording of flowc's diagnostics.
 
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeNpy } from '../src/runtime/npy.js';
-import { BIN, ROOT, tempDir } from './helpers.js';
+import { ROOT, flowcAsync, tempDir } from './helpers.js';
 
 const DIR = path.join(ROOT, 'test', 'errors');
 const UPDATE = process.env.UPDATE_ERRORS === '1';
@@ -44,21 +43,12 @@ interface Outcome {
   out?: string;
 }
 
-/** The real binary, spawned asynchronously so that the cases run side by side. */
-function flowcAsync(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr });
-    });
-  });
-}
-
 async function runCase(spec: string): Promise<Outcome> {
   const args = commandOf(spec);
   const out = args.includes('{out}') ? path.join(tempDir(), 'out') : undefined;
   const r = await flowcAsync(
     args.map((a) => (out ? a.replaceAll('{out}', out) : a)),
-    DIR,
+    { cwd: DIR },
   );
   const norm = (s: string) => (out ? s.replaceAll(out, '{out}') : s);
   const text = [`$ flowc ${args.join(' ')}`, `exit ${r.code}`, '--- stdout', norm(r.stdout), '--- stderr', norm(r.stderr)].join('\n');

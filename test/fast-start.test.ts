@@ -5,19 +5,11 @@
 // bundle. (test/errors also runs its `flowc check` cases through this path,
 // against their reviewed expected outputs.)
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, ROOT, flowc, tempDir } from './helpers.js';
-
-function flowcAsync(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env } }, (e, stdout, stderr) => {
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr });
-    });
-  });
-}
+import { ROOT, flowc, flowcAsync, tempDir } from './helpers.js';
 
 const BAD = tempDir({
   'syntax.flow': 'flow bad\nparticles mu in R^2: 10 ~ normal(0, 1)\nenergy F = E[x ~ mu] (|x|^2\n',
@@ -65,7 +57,7 @@ const timeless = (r: { code: number | null; stdout: string; stderr: string }) =>
 
 describe('flowc check and flowc compile from the bundle', () => {
   it('answers every spec, error and argument list exactly as the full command line', async () => {
-    const pairs = await Promise.all(CASES.map(async (args) => [await flowcAsync(args), await flowcAsync(args, { FLOWC_START: 'full' })] as const));
+    const pairs = await Promise.all(CASES.map(async (args) => [await flowcAsync(args), await flowcAsync(args, { env: { FLOWC_START: 'full' } })] as const));
     pairs.forEach(([fast, full], i) => expect(timeless(fast), CASES[i].join(' ')).toEqual(timeless(full)));
     // the cases cover success, diagnostics (1) and usage errors (2)
     expect(new Set(pairs.map(([f]) => f.code))).toEqual(new Set([0, 1, 2]));

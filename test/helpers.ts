@@ -1,5 +1,5 @@
 // Shared helpers of the test suite.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,15 @@ export function flowc(args: string[], opts: { cwd?: string; env?: Record<string,
     env: { ...process.env, ...opts.env },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, spawned asynchronously so that several run side by side. */
+export function flowcAsync(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, ...opts.env } }, (e, stdout, stderr) => {
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : null) : 0, stdout, stderr });
+    });
+  });
 }
 
 const made: string[] = [];

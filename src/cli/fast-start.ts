@@ -101,16 +101,14 @@ function writeCache(dir: string, name: string, data: Buffer, bundleName: string)
 export function fastFront(argv: string[]): number | undefined {
   if (process.env.FLOWC_START === 'full' || !fs.existsSync(FRONT_BUNDLE)) return undefined;
   let ran = false;
-  let loaded: ReturnType<typeof loadWithCodeCache<unknown, number | undefined>>;
   try {
-    loaded = loadWithCodeCache(FRONT_BUNDLE, (m: { runFrontCommand(argv: string[]): number | undefined }) => ((ran = true), m.runFrontCommand(argv)));
+    const { result, cache } = loadWithCodeCache(FRONT_BUNDLE, (m: { runFrontCommand(argv: string[]): number | undefined }) => ((ran = true), m.runFrontCommand(argv)));
+    if (process.env.FLOWC_START === 'verbose') process.stderr.write(`flowc: ${argv[0]} from ${path.basename(FRONT_BUNDLE)}, code cache ${cache}\n`);
+    return result;
   } catch (e) {
     // a bundle that does not load (damaged, or from another flowc): the full command line answers
     if (ran) throw e;
     if (process.env.FLOWC_DEBUG) process.stderr.write(`flowc: ${path.basename(FRONT_BUNDLE)} did not load: ${(e as Error).message}\n`);
     return undefined;
   }
-  const { result, cache } = loaded;
-  if (process.env.FLOWC_START === 'verbose') process.stderr.write(`flowc: ${argv[0]} from ${path.basename(FRONT_BUNDLE)}, code cache ${cache}\n`);
-  return result;
 }

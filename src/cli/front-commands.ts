@@ -12,8 +12,8 @@ import { compileFile, compileOrThrow, prepareInputs } from '../front.js';
 import { compileSummary } from './compile-summary.js';
 import { FlowError, formatDiagnostic, type Diagnostic } from '../compiler/diagnostics.js';
 
-const out = (s: string) => process.stdout.write(s);
-const err = (s: string) => process.stderr.write(s);
+export const out = (s: string) => process.stdout.write(s);
+export const err = (s: string) => process.stderr.write(s);
 
 /** Print diagnostics with the source line and a caret where the file is readable. */
 export function report(diags: Diagnostic[]): void {

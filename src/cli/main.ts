@@ -8,7 +8,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { FlowRun } from '../api.js';
 import { compileFile, compileOrThrow, prepareInputs } from '../front.js';
 import { FlowError, type Diagnostic } from '../compiler/diagnostics.js';
-import { cmdCheck, cmdCompileSummary, failure, parseSet, report } from './front-commands.js';
+import { cmdCheck, cmdCompileSummary, err, failure, out, parseSet, report } from './front-commands.js';
 import { PARALLEL_MIN_PARTICLES } from '../runtime/backend-cpu-parallel.js';
 import { error } from '../compiler/diagnostics.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../runtime/checkpoint.js';
@@ -34,8 +34,6 @@ function wrapArg<T>(f: () => T): T {
   }
 }
 
-const out = (s: string) => process.stdout.write(s);
-const err = (s: string) => process.stderr.write(s);
 
 function parseCount(text: string): number {
   const n = Number(text);

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { FlowError, error } from '../compiler/diagnostics.js';
 import { VERSION } from '../run-folder.js';
+import { err, out } from './front-commands.js';
 import {
   collect,
   execute,
@@ -44,8 +45,6 @@ export interface SweepOptions {
   quiet?: boolean;
 }
 
-const out = (s: string) => process.stdout.write(s);
-const err = (s: string) => process.stderr.write(s);
 
 function fail(where: string, message: string): never {
   throw new FlowError(error(where, undefined, message));

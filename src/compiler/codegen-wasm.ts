@@ -248,11 +248,10 @@ interface Scope {
 const scope = (): Scope => ({ lines: [], memo: new Map(), binds: new Map() });
 const get = (name: string) => `(local.get $${name})`;
 
-/** One stage as a WAT function exported under `name`. */
-/** How a module is generated: `split: false` keeps every reduction one loop (tests compare the two); `scratch.bytes` receives the scratch memory a thread needs; `labels` name the stages in comments. */
 /** Functions with more locals than this share them between temporaries (wasm-locals.ts); smaller ones keep one local per value, as tuned. */
 export const REUSE_LOCALS_ABOVE = 8192;
 
+/** How a module is generated: `split: false` keeps every reduction one loop (tests compare the two); `scratch.bytes` receives the scratch memory a thread needs; `labels` name the stages in comments. */
 export interface WasmModuleOptions {
   split?: boolean;
   /** share locals between temporaries (wasm-locals.ts): by default only in functions with more than REUSE_LOCALS_ABOVE locals */
@@ -261,6 +260,7 @@ export interface WasmModuleOptions {
   labels?: readonly string[];
 }
 
+/** One stage as a WAT function exported under `name`. */
 export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, name: string, options: WasmModuleOptions = {}): string {
   const scratch = options.scratch ?? { bytes: 0 };
   const hdr = wasmHeader(layout);
@@ -660,7 +660,7 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
   });
 
   const indent = (l: string) => '    ' + l;
-  const body = [
+  const bodyLines = [
     ...preamble.map((l) => '  ' + l),
     ...pre.lines.map((l) => '  ' + l),
     `  (local.set $i ${get('i0')})`,
@@ -673,12 +673,12 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
     `    (br $ol)))`,
   ];
   // every placed value has a local of its own; a large stage shares them (V8 takes at most 50,000)
-  const declared = options.reuseLocals ?? locals.size > REUSE_LOCALS_ABOVE ? reuseLocals(body, locals, (l) => /^[tm]\d+$/.test(l)) : locals;
+  const declared = (options.reuseLocals ?? locals.size > REUSE_LOCALS_ABOVE) ? reuseLocals(bodyLines, locals, (l) => /^[tm]\d+$/.test(l)) : locals;
   if (declared.size > WASM_MAX_LOCALS) throw new RangeError(`too many locals: ${declared.size} in one function, WebAssembly's limit is ${WASM_MAX_LOCALS}`);
   return [
     `(func $${name} (export "${name}") (param $i0 i32) (param $i1 i32) (param $out i32) (param $scr i32)`,
     ...[...declared].map(([l, ty]) => `  (local $${l} ${ty})`),
-    ...body,
+    ...bodyLines,
     `)`,
   ].join('\n');
 }

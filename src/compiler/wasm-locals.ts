@@ -54,14 +54,14 @@ function loopsOf(lines: readonly string[]): { span: [number, number][]; parent: 
 const LOCAL_REF = '(local.';
 const isNameChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 
-/** Each `(local.get|set|tee $NAME` of a line: f(op's first letter, name). */
-function eachRef(line: string, f: (op: string, name: string) => void): void {
+/** Each `(local.get|set|tee $NAME` of a line: f(op's first letter, name, where the name starts, where it ends). */
+function eachRef(line: string, f: (op: string, name: string, from: number, end: number) => void): void {
   for (let k = line.indexOf(LOCAL_REF); k >= 0; k = line.indexOf(LOCAL_REF, k + 1)) {
     const from = k + LOCAL_REF.length + 5; // past "get $"
     if (line.charCodeAt(from - 1) !== 36 /* $ */) continue;
     let end = from;
     while (end < line.length && isNameChar(line.charCodeAt(end))) end++;
-    f(line[k + LOCAL_REF.length], line.slice(from, end));
+    f(line[k + LOCAL_REF.length], line.slice(from, end), from, end);
   }
 }
 
@@ -112,56 +112,38 @@ export function reuseLocals(body: string[], locals: ReadonlyMap<string, string>,
 
   // linear scan: a shared local is free again after the line of its range's last read
   const rename = new Map<string, string>();
-  const shared: { name: string; type: string; end: number }[] = [];
+  const shared: { name: string; type: string }[] = [];
   const free = new Map<string, number[]>(); // type -> indices into shared
-  const busy: number[] = []; // indices into shared, a min-heap on end
-  const less = (a: number, b: number) => shared[a].end < shared[b].end;
-  const push = (x: number) => {
-    let k = busy.push(x) - 1;
-    while (k > 0) {
-      const p = (k - 1) >> 1;
-      if (!less(busy[k], busy[p])) break;
-      [busy[k], busy[p]] = [busy[p], busy[k]];
-      k = p;
-    }
-  };
-  const pop = () => {
-    const top = busy[0];
-    const last = busy.pop()!;
-    if (busy.length) {
-      busy[0] = last;
-      let k = 0;
-      for (;;) {
-        const [a, b] = [2 * k + 1, 2 * k + 2];
-        let m = k;
-        if (a < busy.length && less(busy[a], busy[m])) m = a;
-        if (b < busy.length && less(busy[b], busy[m])) m = b;
-        if (m === k) break;
-        [busy[k], busy[m]] = [busy[m], busy[k]];
-        k = m;
-      }
-    }
-    return top;
-  };
+  const endingAt: number[][] = []; // line -> the shared locals whose range ends there
+  let released = 0; // every line before this one has released its locals
   for (const r of ranges) {
-    while (busy.length && shared[busy[0]].end < r.start) {
-      const x = pop();
-      const list = free.get(shared[x].type);
-      if (list) list.push(x);
-      else free.set(shared[x].type, [x]);
-    }
+    for (; released < r.start; released++)
+      for (const x of endingAt[released] ?? []) {
+        const list = free.get(shared[x].type);
+        if (list) list.push(x);
+        else free.set(shared[x].type, [x]);
+      }
     let x = free.get(r.type)?.pop();
     if (x === undefined) {
       x = shared.length;
-      shared.push({ name: `${prefix}${x}`, type: r.type, end: r.end });
-    } else shared[x].end = r.end;
-    push(x);
+      shared.push({ name: `${prefix}${x}`, type: r.type });
+    }
+    (endingAt[r.end] ??= []).push(x);
     rename.set(r.name, shared[x].name);
   }
   if (shared.some((s) => locals.has(s.name))) throw new Error(`internal: the shared locals' prefix '${prefix}' is taken`);
 
-  const ref = /\(local\.(get|set|tee) \$([A-Za-z0-9_]+)/g;
-  for (let i = 0; i < body.length; i++) if (body[i].includes(LOCAL_REF)) body[i] = body[i].replace(ref, (m, op: string, name: string) => (rename.has(name) ? `(local.${op} $${rename.get(name)}` : m));
+  body.forEach((line, i) => {
+    let text = '';
+    let done = 0;
+    eachRef(line, (_, name, from, end) => {
+      const to = rename.get(name);
+      if (to === undefined) return;
+      text += line.slice(done, from) + to;
+      done = end;
+    });
+    if (done) body[i] = text + line.slice(done);
+  });
   const out = new Map([...locals].filter(([name]) => !rename.has(name)));
   for (const s of shared) out.set(s.name, s.type);
   return out;
