@@ -118,30 +118,9 @@ function operands(n: Node): readonly Node[] {
 export function splitPlan(roots: readonly Node[], v: number, freeVars: (n: Node) => ReadonlySet<number>): Node[] | null {
   if (roots.length <= SPLIT_MIN_BUFFERS) return null;
   const dep = (n: Node) => n.kind !== 'num' && freeVars(n).has(v);
-  // the values that depend on the point, readers before their operands (reversed post-order)
+  // the values that depend on the point, readers before their operands
+  const nodes = ir.topoOrderUnseen(roots.filter(dep), new Set(), (n) => operands(n).filter(dep)).reverse();
   const index = new Map<number, number>();
-  const nodes: Node[] = [];
-  for (const root of roots) {
-    if (!dep(root) || index.has(root.id)) continue;
-    index.set(root.id, -1);
-    const stack: { n: Node; next: number }[] = [{ n: root, next: 0 }];
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      const ops = operands(top.n);
-      if (top.next < ops.length) {
-        const a = ops[top.next++];
-        if (dep(a) && !index.has(a.id)) {
-          index.set(a.id, -1);
-          stack.push({ n: a, next: 0 });
-        }
-      } else {
-        stack.pop();
-        index.set(top.n.id, nodes.length);
-        nodes.push(top.n);
-      }
-    }
-  }
-  nodes.reverse();
   nodes.forEach((n, k) => index.set(n.id, k));
   // the buffers whose summand reads each value (a bitset per value), pushed from readers to operands
   const words = Math.ceil(roots.length / 32);
@@ -398,26 +377,14 @@ export function generateWasmStage(stage: Stage, layout: Layout, t: WasmReal, nam
    * The operations and their operands are the same in any order.
    */
   const need = new Map<number, number>();
-  const known = (n: Node) => n.kind === 'num' || n.kind === 'param' || need.has(n.id);
   const needOf = (root: Node): number => {
-    // operands before the node, with an explicit stack (see emit)
-    const todo = [root];
-    while (todo.length) {
-      const n = todo[todo.length - 1];
-      if (known(n)) {
-        todo.pop();
-        continue;
-      }
-      const missing = operands(n).filter((o) => !known(o));
-      if (missing.length) {
-        todo.push(...missing);
-        continue;
-      }
-      todo.pop();
+    if (root.kind === 'num' || root.kind === 'param') return 0;
+    // operands before the node, without recursion (see emit)
+    for (const n of ir.topoOrderUnseen([root], need, (n) => operands(n).filter((o) => o.kind !== 'num' && o.kind !== 'param'))) {
       const ks = operands(n).map(needOf).sort((a, b) => b - a);
       need.set(n.id, Math.max(1, ...ks.map((k, i) => k + i)));
     }
-    return root.kind === 'num' || root.kind === 'param' ? 0 : need.get(root.id)!;
+    return need.get(root.id)!;
   };
   /** The order in which emitAll emits operands: the one needing more first, then as written. */
   const inOrder = (args: readonly Node[]) => args.map((_, i) => i).sort((a, b) => needOf(args[b]) - needOf(args[a]) || a - b);

@@ -383,8 +383,8 @@ export function topoOrder(roots: readonly Node[]): Node[] {
   return topoOrderUnseen(roots, new Set<number>());
 }
 
-/** topoOrder without the nodes `done` holds (a memo of an earlier walk: nodes below one of them are not visited either). */
-export function topoOrderUnseen(roots: readonly Node[], done: { has(id: number): boolean }): Node[] {
+/** topoOrder without the nodes `done` holds (a memo of an earlier walk: nodes below one of them are not visited either); `kids` may narrow or reorder the children a walk follows. */
+export function topoOrderUnseen(roots: readonly Node[], done: { has(id: number): boolean }, kids: (n: Node) => readonly Node[] = children): Node[] {
   const seen = new Set<number>();
   const isDone = (id: number) => seen.has(id) || done.has(id);
   const out: Node[] = [];
@@ -395,9 +395,9 @@ export function topoOrderUnseen(roots: readonly Node[], done: { has(id: number):
     seen.add(r.id);
     while (stack.length) {
       const top = stack[stack.length - 1];
-      const kids = children(top.n);
-      if (top.i < kids.length) {
-        const k = kids[top.i++];
+      const below = kids(top.n);
+      if (top.i < below.length) {
+        const k = below[top.i++];
         if (!isDone(k.id)) {
           seen.add(k.id);
           stack.push({ n: k, i: 0 });
