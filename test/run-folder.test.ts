@@ -300,6 +300,9 @@ describe('the output folder', () => {
     // a pid that cannot be alive: the lock is stale
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
     fs.writeFileSync(path.join(dir, 'o', '.flowc.lock', 'pid'), `${dead}\n`);
+    // and a lock that a killed run was making (not yet renamed into place) is removed, not taken for a file of the user's
+    fs.mkdirSync(path.join(dir, 'o', `.flowc.lock.${dead}`));
+    fs.writeFileSync(path.join(dir, 'o', `.flowc.lock.${dead}`, 'pid'), `${dead}\n`);
     expect(flowc(['run', 's.flow', '--out', 'o', '--quiet'], { cwd: dir }).code).toBe(0);
     expect(fs.readdirSync(path.join(dir, 'o')).sort()).toEqual(['mu.npy', 'run.json', 'trace.csv']);
   });

@@ -1,9 +1,10 @@
 // The folder a run writes into, claimed for the run's whole life:
 //
-// - A lock: DIR/.flowc.lock, a folder created with mkdir (atomic: of two
-//   runs started at once into DIR, one creates it and the other is refused).
-//   It holds the owner's pid; a lock whose process is gone (SIGKILL, power
-//   cut) is taken over.
+// - A lock: DIR/.flowc.lock, a folder holding the owner's pid. It is made as
+//   DIR/.flowc.lock.PID with the pid written, then renamed to .flowc.lock
+//   (atomic: of two runs started at once into DIR, one rename succeeds and
+//   the other finds a lock that already names its owner). A lock whose
+//   process is gone (SIGKILL, power cut) is taken over.
 // - A fresh folder: a run into an empty or new DIR writes there directly.
 //   With --force into a DIR holding a previous run, the new run is written
 //   into DIR/.flowc-new.PID and swapped in at the end: its files replace
@@ -19,6 +20,8 @@ import { error, FlowError } from '../compiler/diagnostics.js';
 
 export const LOCK = '.flowc.lock';
 const STAGING = /^\.flowc-new\.(\d+)$/;
+/** a lock being made by process PID, not yet renamed to LOCK */
+const PENDING_LOCK = /^\.flowc\.lock\.(\d+)$/;
 
 /** Whether a process with this pid exists (EPERM: it exists, owned by someone else). */
 function alive(pid: number): boolean {
@@ -59,12 +62,12 @@ export class RunDir {
     try {
       // folders of --force runs that were killed: flowc's own, safe to delete
       for (const e of fs.readdirSync(target)) {
-        const m = STAGING.exec(e);
+        const m = STAGING.exec(e) ?? PENDING_LOCK.exec(e);
         if (m && !alive(Number(m[1]))) fs.rmSync(path.join(target, e), { recursive: true, force: true });
       }
       for (const e of fs.readdirSync(target)) if (/\.\d+\.tmp$/.test(e) && !alive(Number(e.split('.').at(-2)))) fs.rmSync(path.join(target, e), { force: true });
       if (mode === 'resume') return new RunDir(target, target);
-      const others = fs.readdirSync(target).filter((e) => e !== LOCK && !STAGING.test(e));
+      const others = fs.readdirSync(target).filter((e) => e !== LOCK && !STAGING.test(e) && !PENDING_LOCK.test(e));
       if (!others.length) return new RunDir(target, target);
       if (!force) throw fail(`output folder "${target}" exists; pass --force to replace the run in it (files flowc did not write are kept), or --resume to continue it`);
       const staging = path.join(target, `.flowc-new.${process.pid}`);
@@ -80,25 +83,34 @@ export class RunDir {
 
   private static lock(target: string): void {
     const lock = path.join(target, LOCK);
-    for (let attempt = 0; attempt < 2; attempt++) {
+    const mine = `${lock}.${process.pid}`;
+    let pid = NaN;
+    let tookOver = false;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      fs.rmSync(mine, { recursive: true, force: true });
+      fs.mkdirSync(mine);
+      fs.writeFileSync(path.join(mine, 'pid'), `${process.pid}\n`);
       try {
-        fs.mkdirSync(lock);
-        fs.writeFileSync(path.join(lock, 'pid'), `${process.pid}\n`);
+        // renaming onto a folder that holds a file fails: the lock is taken
+        fs.renameSync(mine, lock);
         return;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        let pid = NaN;
+        fs.rmSync(mine, { recursive: true, force: true });
+        if (!['EEXIST', 'ENOTEMPTY'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+        let text: string;
         try {
-          pid = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
+          text = fs.readFileSync(path.join(lock, 'pid'), 'utf8');
         } catch {
-          // the owner has created the lock but not yet written its pid
+          continue; // the owner has just released it: try again
         }
-        if (Number.isNaN(pid) || alive(pid) || attempt > 0)
-          throw new FlowError(error(target, undefined, `another flowc run${Number.isNaN(pid) ? '' : ` (pid ${pid})`} is writing into "${target}"; wait for it to end or choose another --out`));
-        // the owner is gone: take the lock over (one taker wins the mkdir that follows)
+        pid = /^\d+\s*$/.test(text) ? Number(text) : NaN;
+        if (Number.isNaN(pid) || alive(pid) || tookOver) break;
+        // the owner is gone: take the lock over (one taker wins the rename that follows)
         fs.rmSync(lock, { recursive: true, force: true });
+        tookOver = true;
       }
     }
+    throw new FlowError(error(target, undefined, `another flowc run${Number.isNaN(pid) ? '' : ` (pid ${pid})`} is writing into "${target}"; wait for it to end or choose another --out`));
   }
 
   /**
