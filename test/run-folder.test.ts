@@ -244,7 +244,7 @@ scheme euler(step = 1, steps = 1)
       const child = spawn(process.execPath, [BIN, 'check', 'big.flow'], { cwd: dir });
       let stdout = '';
       child.stdout.on('data', (d) => (stdout += d));
-      const timer = setTimeout(() => child.kill('SIGINT'), 1000);
+      const timer = setTimeout(() => child.kill('SIGINT'), 500);
       child.on('exit', (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout })));
     });
     // ended by the signal (or with 130 had flowc still been loading), before the compile finished
