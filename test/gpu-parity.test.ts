@@ -184,5 +184,6 @@ describe('--backend gpu', () => {
     expect(d.code, d.stderr).toBe(0);
     for (const mode of MODES) expect(d.stdout).toMatch(new RegExp(`^${mode} +available .*\\n.*(renderer: .*\\n.*)?ms per call`, 'm'));
     expect(d.stdout).toMatch(/^headlessgl +no +the native module 'gl'/m);
+    expect(d.stdout).toContain(`the cpu backend keeps its assembled modules in ${path.join(process.env.XDG_CACHE_HOME!, 'flowc', 'wasm')}\n`);
   });
 });

@@ -5,7 +5,7 @@
 
 import { F32, F64, type WasmCtx, type WasmReal } from '../src/compiler/wasm-math.js';
 import { OPS, type OpName } from '../src/compiler/ops.js';
-import { assemble } from '../src/runtime/backend-wasm.js';
+import { assemble } from '../src/runtime/wasm-assemble.js';
 
 /** Evaluate op on n points of input arrays, lane-parallel, through a module built for this op. */
 export async function evalWasm(op: OpName, t: WasmReal, args: Float64Array[]): Promise<Float64Array> {

@@ -10,6 +10,7 @@ import { compile } from '../compiler/compile.js';
 import { GpuBackend } from '../runtime/backend-gpu.js';
 import { GPU_MODES, probeMode } from '../runtime/gpu/modes.js';
 import { cacheFile } from '../runtime/gpu/select.js';
+import { binaryCacheDir } from '../runtime/wasm-assemble.js';
 import { loadMeasures } from '../runtime/inputs.js';
 
 /** `--backend cpu | cpu:js | gpu | gpu:MODE`, as given; gpuRequest() reads it. */
@@ -40,5 +41,7 @@ export async function cmdDoctor(out: (s: string) => void): Promise<number> {
     out(`${' '.repeat(21)}${msPerCall === null ? 'no kernels to time' : `${msPerCall.toFixed(1)} ms per call`}\n`);
   }
   out(`\n--backend gpu (auto) caches its choice in ${cacheFile()}\n`);
+  const wasm = binaryCacheDir();
+  out(wasm ? `the cpu backend keeps its assembled modules in ${wasm}\n` : 'the cpu backend keeps no assembled modules (FLOWC_CACHE=off)\n');
   return 0;
 }

@@ -18,10 +18,10 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { userCacheDir, writeAtomically } from '../user-cache.js';
 
 /** dist/front.cjs, beside dist/src/ */
 export const FRONT_BUNDLE = fileURLToPath(new URL('../../front.cjs', import.meta.url));
@@ -30,8 +30,7 @@ export type CacheState = 'accepted' | 'written' | 'rejected' | 'unwritable';
 
 /** Folders that may hold the code cache, in the order they are tried. */
 function cacheDirs(bundle: string): string[] {
-  const user = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return [path.dirname(bundle), path.join(user, 'flowc')];
+  return [path.dirname(bundle), userCacheDir()];
 }
 
 /**
@@ -68,21 +67,9 @@ export function loadWithCodeCache<T, R>(bundle: string, after: (exports: T) => R
   return { result, cache: 'unwritable' };
 }
 
-/** Write the cache into DIR by a rename (readers see the whole file or none); false where DIR cannot take it. */
+/** Write the cache into DIR (atomically); false where DIR cannot take it. Removes the caches of other builds there. */
 function writeCache(dir: string, name: string, data: Buffer, bundleName: string): boolean {
-  const tmp = path.join(dir, `.${name}.${process.pid}.tmp`);
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(tmp, data);
-    fs.renameSync(tmp, path.join(dir, name));
-  } catch {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // nothing was written
-    }
-    return false;
-  }
+  if (!writeAtomically(dir, name, data)) return false;
   // the caches of other builds or node versions are of no more use
   try {
     for (const f of fs.readdirSync(dir)) if (f !== name && f.startsWith(`${bundleName}.`) && f.endsWith('.v8cache')) fs.rmSync(path.join(dir, f), { force: true });

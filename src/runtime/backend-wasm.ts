@@ -1,6 +1,7 @@
 // The default cpu backend: the plan's stages as one WebAssembly module with
 // 128-bit SIMD (codegen-wasm.ts; f64x2 in float64, f32x4 in float32),
-// assembled in memory by wabt, on one thread or on every core.
+// assembled by wabt (wasm-assemble.ts, which keeps the binaries), on one
+// thread or on every core.
 //
 // Memory: one shared WebAssembly.Memory per run, sized once (it never
 // grows), laid out as codegen-wasm.ts's header says: parameters, every
@@ -20,7 +21,6 @@
 // whichever thread: the results do not depend on the thread count.
 
 import { Worker } from 'node:worker_threads';
-import createWabt from 'wabt';
 import type { Compiled } from '../compiler/compile.js';
 import { WEIGHTS_MEASURE } from '../compiler/compile.js';
 import { F32, F64, generateWasmModule, PAD_POINTS, wasmHeader, wasmStages, type WasmReal } from '../compiler/codegen-wasm.js';
@@ -34,37 +34,7 @@ import type { Backend } from './backend-cpu.js';
 import type { MeasureData } from './inputs.js';
 import { WCTL, wasmWorkerMain, type WasmWorkerInit } from './wasm-worker.js';
 import { CHUNKS_PER_THREAD, joinWorkers, startWorker } from './thread-join.js';
-
-type Wabt = Awaited<ReturnType<typeof createWabt>>;
-let wabt: Promise<Wabt> | undefined;
-/** Compiled modules by their WAT text, the most recently used last; bounded, so a long-lived process (a sweep, the fuzzer, an API user) does not grow with every spec it runs. */
-const modules = new Map<string, WebAssembly.Module>();
-const MODULES_KEPT = 32;
-/** How many compiled modules are cached (tests: the cache is bounded). */
-export const cachedModules = (): number => modules.size;
-
-/** Assemble WAT text into a compiled module (cached by the text). */
-export async function assemble(wat: string): Promise<WebAssembly.Module> {
-  const hit = modules.get(wat);
-  if (hit) {
-    modules.delete(wat);
-    modules.set(wat, hit);
-    return hit;
-  }
-  wabt ??= createWabt();
-  const w = await wabt;
-  const parsed = w.parseWat('flowc.wat', wat, { simd: true, threads: true });
-  try {
-    parsed.resolveNames();
-    // (wabt's validate() ignores the features given to parseWat; V8 validates the binary)
-    const module = new WebAssembly.Module(parsed.toBinary({}).buffer as Uint8Array<ArrayBuffer>);
-    modules.set(wat, module);
-    if (modules.size > MODULES_KEPT) modules.delete(modules.keys().next().value!);
-    return module;
-  } finally {
-    parsed.destroy();
-  }
-}
+import { assemble } from './wasm-assemble.js';
 
 const WORKER_SOURCE = `(${String(wasmWorkerMain)})(require('node:worker_threads').workerData);`;
 const PAGE = 65536;

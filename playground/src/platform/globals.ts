@@ -11,7 +11,8 @@ export const process = {
   version: 'browser',
   versions: {},
   pid: 1,
-  env: {} as Record<string, string | undefined>,
+  // the page has no disk to keep assembled modules on (runtime/wasm-assemble.ts)
+  env: { FLOWC_CACHE: 'off' } as Record<string, string | undefined>,
   platform: 'browser',
   argv: [] as string[],
   cwd: () => '/',

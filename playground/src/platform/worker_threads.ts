@@ -11,6 +11,7 @@ const WebWorker = globalThis.Worker;
 
 export const workerData = undefined;
 export const isMainThread = true;
+export const threadId = 0;
 
 type Handler = (arg: unknown) => void;
 

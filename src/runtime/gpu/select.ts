@@ -15,6 +15,7 @@ import { error, FlowError } from '../../compiler/diagnostics.js';
 import { GpuBackend } from '../backend-gpu.js';
 import type { MeasureData } from '../inputs.js';
 import { GPU_MODES, probeMode, type GpuMode, type ModeProbe } from './modes.js';
+import { userCacheDir, writeAtomically } from '../../user-cache.js';
 
 export type GpuRequest = 'auto' | GpuMode;
 
@@ -31,8 +32,7 @@ const VERSION: string = (() => {
 })();
 
 export function cacheFile(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'flowc', 'gpu-modes.json');
+  return path.join(userCacheDir(), 'gpu-modes.json');
 }
 
 interface Choice {
@@ -51,13 +51,9 @@ function readCache(file: string): Record<string, Choice> {
   }
 }
 
+/** (a read-only home only costs a calibration next time) */
 function writeCache(file: string, key: string, choice: Choice): void {
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(file, JSON.stringify({ ...readCache(file), [key]: choice }, null, 1) + '\n');
-  } catch {
-    // a read-only home only costs a calibration next time
-  }
+  writeAtomically(path.dirname(file), path.basename(file), JSON.stringify({ ...readCache(file), [key]: choice }, null, 1) + '\n');
 }
 
 /** The measures cut to their first `cap` points (calibration only). */
