@@ -38,7 +38,12 @@ const SHA = 32;
 
 /** The folder of assembled modules, or undefined when FLOWC_CACHE=off. */
 export function binaryCacheDir(): string | undefined {
-  return process.env.FLOWC_CACHE === 'off' ? undefined : path.join(userCacheDir(), 'wasm');
+  if (process.env.FLOWC_CACHE === 'off') return undefined;
+  try {
+    return path.join(userCacheDir(), 'wasm');
+  } catch {
+    return undefined; // no home folder to find: nothing kept
+  }
 }
 
 /** Assemble WAT text into a compiled module (kept by the text, in memory and on disk). */
