@@ -62,8 +62,8 @@ export async function assemble(wat: string): Promise<WebAssembly.Module> {
 
 /** The module of `wat`, from the binary in DIR when one is there and sound, else from wabt (and then stored in DIR). */
 export async function assembleWithCache(wat: string, dir: string | undefined): Promise<{ module: WebAssembly.Module; from: 'disk' | 'wabt' }> {
-  const name = dir && `${createHash('sha256').update(wat).digest('hex')}.wasm`;
-  if (dir && name) {
+  const name = `${createHash('sha256').update(wat).digest('hex')}.wasm`;
+  if (dir) {
     const binary = readBinary(path.join(dir, name));
     if (binary) {
       try {
@@ -75,7 +75,7 @@ export async function assembleWithCache(wat: string, dir: string | undefined): P
   }
   const binary = await wabtBinary(wat);
   const module = new WebAssembly.Module(binary);
-  if (dir && name && writeAtomically(dir, name, Buffer.concat([sha256(binary), binary]))) prune(dir);
+  if (dir && writeAtomically(dir, name, Buffer.concat([sha256(binary), binary]))) prune(dir);
   return { module, from: 'wabt' };
 }
 
@@ -117,18 +117,17 @@ function readBinary(file: string): Uint8Array<ArrayBuffer> | undefined {
 /** Remove the least recently used binaries beyond BINARIES_KEPT files or BINARY_BYTES_KEPT bytes, and temporary files over an hour old. */
 function prune(dir: string): void {
   try {
-    const names = fs.readdirSync(dir);
-    // temporary files of writers killed before their rename
-    for (const f of names)
-      if (f.endsWith('.tmp') && Date.now() - (fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 3600_000) fs.rmSync(path.join(dir, f), { force: true });
-    const files = names
-      .filter((f) => /^[0-9a-f]{64}\.wasm$/.test(f))
+    const now = Date.now();
+    const entries = fs
+      .readdirSync(dir)
       .map((f) => ({ f, st: fs.statSync(path.join(dir, f), { throwIfNoEntry: false }) }))
-      .filter((e) => e.st !== undefined)
-      .sort((a, b) => b.st!.mtimeMs - a.st!.mtimeMs);
+      .filter((e): e is { f: string; st: fs.Stats } => e.st !== undefined);
+    // temporary files of writers killed before their rename
+    for (const { f, st } of entries) if (f.endsWith('.tmp') && now - st.mtimeMs > 3600_000) fs.rmSync(path.join(dir, f), { force: true });
+    const files = entries.filter(({ f }) => /^[0-9a-f]{64}\.wasm$/.test(f)).sort((a, b) => b.st.mtimeMs - a.st.mtimeMs);
     let bytes = 0;
     files.forEach(({ f, st }, i) => {
-      bytes += st!.size;
+      bytes += st.size;
       if (i >= BINARIES_KEPT || bytes > BINARY_BYTES_KEPT) fs.rmSync(path.join(dir, f), { force: true });
     });
   } catch {

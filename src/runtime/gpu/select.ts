@@ -51,7 +51,7 @@ function readCache(file: string): Record<string, Choice> {
   }
 }
 
-/** (a read-only home only costs a calibration next time) */
+/** Add the choice to the cache file (by a rename); a read-only home only costs a calibration next time. */
 function writeCache(file: string, key: string, choice: Choice): void {
   writeAtomically(path.dirname(file), path.basename(file), JSON.stringify({ ...readCache(file), [key]: choice }, null, 1) + '\n');
 }
