@@ -3,7 +3,6 @@
 // golden's tolerances (DESIGN.md, "Golden files are JSON: selected trace rows
 // and summary figures with their tolerances").
 
-import fs from 'node:fs';
 import path from 'node:path';
 import type { FlowRun } from '../api.js';
 import { GOLDEN_SCHEMA, readJsonFile } from '../runtime/schemas.js';

@@ -34,7 +34,6 @@ function wrapArg<T>(f: () => T): T {
   }
 }
 
-
 function parseCount(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a whole number ≥ 0, got '${text}'`);

@@ -45,7 +45,6 @@ export interface SweepOptions {
   quiet?: boolean;
 }
 
-
 function fail(where: string, message: string): never {
   throw new FlowError(error(where, undefined, message));
 }

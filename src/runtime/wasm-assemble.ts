@@ -62,8 +62,9 @@ export async function assemble(wat: string): Promise<WebAssembly.Module> {
 
 /** The module of `wat`, from the binary in DIR when one is there and sound, else from wabt (and then stored in DIR). */
 export async function assembleWithCache(wat: string, dir: string | undefined): Promise<{ module: WebAssembly.Module; from: 'disk' | 'wabt' }> {
-  const name = `${createHash('sha256').update(wat).digest('hex')}.wasm`;
-  if (dir) {
+  // (hashing the text is skipped without a folder: 150 ms for the 50 MB of R^4096)
+  const name = dir && `${createHash('sha256').update(wat).digest('hex')}.wasm`;
+  if (dir && name) {
     const binary = readBinary(path.join(dir, name));
     if (binary) {
       try {
@@ -75,7 +76,7 @@ export async function assembleWithCache(wat: string, dir: string | undefined): P
   }
   const binary = await wabtBinary(wat);
   const module = new WebAssembly.Module(binary);
-  if (dir && writeAtomically(dir, name, Buffer.concat([sha256(binary), binary]))) prune(dir);
+  if (dir && name && writeAtomically(dir, name, Buffer.concat([sha256(binary), binary]))) prune(dir);
   return { module, from: 'wabt' };
 }
 
